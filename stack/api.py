@@ -1,0 +1,338 @@
+"""The public Python API: every command is a short walk along load -> observe -> plan -> execute.
+
+Each verb has an async form (`up_async`) for callers already inside an event loop, and a
+synchronous one (`up`) that runs it with `anyio.run`.  The CLI is a thin face over these,
+so scripts, tests and a pytest fixture drive stacks exactly as `stack up` does.
+
+    import stack
+    project = stack.load(["stack.yaml"])
+    stack.up(project, stack.UpOptions(wait=True))
+    print(stack.ps(project.name))
+    stack.down(project.name, stack.DownOptions(remove_volumes=True), project=project)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import anyio
+
+from stack.engine.docker_api import DockerAPI
+from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
+from stack.engine.observe import observe
+from stack.engine.progress import ProgressSink, null_sink
+from stack.plan import labels as L
+from stack.plan.observed import ObservedState
+from stack.plan.options import DownOptions, UpOptions
+from stack.plan.plan import Plan
+from stack.plan.reconcile import external_names, image_references, plan_down, plan_images, plan_up
+from stack.spec.loader import LoadOptions, load_project
+from stack.spec.models import Project
+
+T = TypeVar("T")
+
+__all__ = [
+    "ContainerInfo",
+    "DownOptions",
+    "DownResult",
+    "UpOptions",
+    "UpResult",
+    "build",
+    "down",
+    "down_async",
+    "load",
+    "observe_project",
+    "plan_for_up",
+    "ps",
+    "ps_async",
+    "up",
+    "up_async",
+]
+
+
+def load(
+    files: list[str] | None = None,
+    *,
+    project_name: str | None = None,
+    project_directory: str | None = None,
+    env_files: list[str] | None = None,
+    profiles: list[str] | None = None,
+    services: list[str] | None = None,
+) -> Project:
+    """Load a stack the way the CLI does (`-f`, `-p`, `--project-directory`, ...)."""
+    return load_project(
+        LoadOptions(
+            files=list(files or []),
+            project_name=project_name,
+            project_directory=project_directory,
+            env_files=list(env_files or []),
+            profiles=list(profiles or []),
+            services=list(services or []),
+        )
+    )
+
+
+def _run(fn: Callable[[], Awaitable[T]]) -> T:
+    return anyio.run(fn)
+
+
+def _connect(api: DockerAPI | None) -> tuple[DockerAPI, bool]:
+    """The caller's facade, or a new one that we must close (second item True)."""
+    if api is not None:
+        return api, False
+    return DockerAPI.from_env(), True
+
+
+async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
+    """One snapshot of everything the daemon holds for `project` (and the images it names)."""
+    ext_networks, ext_volumes = external_names(project)
+    return await observe(
+        api,
+        project.name,
+        image_references(project),
+        external_networks=ext_networks,
+        external_volumes=ext_volumes,
+    )
+
+
+@dataclass
+class UpResult:
+    """What an `up` did: the plans it executed (images first, then containers), and its cost."""
+
+    plans: list[Plan] = field(default_factory=list)
+    results: list[ExecResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    api_calls: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(not p.is_empty() for p in self.plans)
+
+
+async def plan_for_up(api: DockerAPI, project: Project, options: UpOptions) -> Plan:
+    """The whole plan `up` would run, in one pass (what `up --dry-run` prints)."""
+    return plan_up(project, await observe_project(api, project), options)
+
+
+async def up_async(
+    project: Project,
+    options: UpOptions | None = None,
+    *,
+    progress: ProgressSink = null_sink,
+    api: DockerAPI | None = None,
+) -> UpResult:
+    """Converge the daemon to `project`: build/pull what is missing, then create, recreate,
+    start and remove exactly what differs.  A second call with nothing changed does nothing."""
+    options = options or UpOptions()
+    api, owned = _connect(api)
+    result = UpResult()
+    calls_before = api.total_calls
+    exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
+    ctx = ExecContext(api=api, project=project, options=exec_options, progress=progress)
+    try:
+        observed = await observe_project(api, project)
+        images = plan_images(project, observed, options)
+        if not images.is_empty():
+            # Phase one: build and pull.  The new image ids decide which containers are recreated.
+            result.plans.append(images)
+            result.results.append(await execute(images, ctx))
+            observed = await observe_project(api, project)
+        plan = plan_up(project, observed, replace(options, images_ready=True))
+        result.warnings.extend(plan.warnings)
+        result.plans.append(plan)
+        result.results.append(await execute(plan, ctx))
+    finally:
+        result.api_calls = api.total_calls - calls_before
+        if owned:
+            api.close()
+    return result
+
+
+def up(
+    project: Project,
+    options: UpOptions | None = None,
+    *,
+    progress: ProgressSink = null_sink,
+    api: DockerAPI | None = None,
+) -> UpResult:
+    """Synchronous `up_async`."""
+    return _run(lambda: up_async(project, options, progress=progress, api=api))
+
+
+async def build_async(
+    project: Project,
+    services: list[str] | None = None,
+    *,
+    progress: ProgressSink = null_sink,
+    api: DockerAPI | None = None,
+) -> ExecResult:
+    """Build the images of `services` (default: every service with a `build:` section)."""
+    api, owned = _connect(api)
+    try:
+        observed = await observe_project(api, project)
+        plan = plan_images(project, observed, UpOptions(services=list(services or []), build="always"))
+        ctx = ExecContext(api=api, project=project, progress=progress)
+        return await execute(plan, ctx)
+    finally:
+        if owned:
+            api.close()
+
+
+def build(project: Project, services: list[str] | None = None, *, progress: ProgressSink = null_sink) -> ExecResult:
+    """Synchronous `build_async`."""
+    return _run(lambda: build_async(project, services, progress=progress))
+
+
+@dataclass
+class DownResult:
+    plan: Plan
+    result: ExecResult
+    api_calls: int = 0
+
+
+async def down_async(
+    project_name: str,
+    options: DownOptions | None = None,
+    *,
+    project: Project | None = None,
+    progress: ProgressSink = null_sink,
+    api: DockerAPI | None = None,
+    dry_run: bool = False,
+) -> DownResult:
+    """Stop and remove everything labelled with `project_name`.
+
+    Works from labels alone (`project=None`): the stack file may be gone or changed.
+    With the project it also knows the networks and volumes the file declares.
+    """
+    options = options or DownOptions()
+    api, owned = _connect(api)
+    calls_before = api.total_calls
+    try:
+        if project is not None:
+            observed = await observe_project(api, project)
+        else:
+            observed = await observe(api, project_name)
+        plan = plan_down(observed, options, project)
+        if dry_run:
+            return DownResult(plan, ExecResult(), api.total_calls - calls_before)
+        stand_in = project or Project(name=project_name)
+        ctx = ExecContext(
+            api=api, project=stand_in, options=ExecOptions(stop_timeout=options.timeout), progress=progress
+        )
+        result = await execute(plan, ctx)
+        return DownResult(plan, result, api.total_calls - calls_before)
+    finally:
+        if owned:
+            api.close()
+
+
+def down(
+    project_name: str,
+    options: DownOptions | None = None,
+    *,
+    project: Project | None = None,
+    progress: ProgressSink = null_sink,
+) -> DownResult:
+    """Synchronous `down_async`."""
+    return _run(lambda: down_async(project_name, options, project=project, progress=progress))
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One row of `ps`, from the daemon's container list (no inspect)."""
+
+    id: str
+    name: str
+    service: str
+    number: int
+    image: str
+    command: str
+    state: str
+    status: str
+    health: str | None
+    exit_code: int | None
+    created: int
+    ports: tuple[str, ...]
+    one_off: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ID": self.id,
+            "Name": self.name,
+            "Service": self.service,
+            "Number": self.number,
+            "Image": self.image,
+            "Command": self.command,
+            "State": self.state,
+            "Status": self.status,
+            "Health": self.health or "",
+            "ExitCode": self.exit_code or 0,
+            "CreatedAt": self.created,
+            "Publishers": list(self.ports),
+        }
+
+
+def _format_ports(entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    out: set[tuple[int, str]] = set()
+    for p in entries:
+        proto = p.get("Type", "tcp")
+        if p.get("PublicPort"):
+            ip = p.get("IP") or "0.0.0.0"
+            host = f"[{ip}]" if ":" in ip else ip
+            out.add((int(p["PrivatePort"]), f"{host}:{p['PublicPort']}->{p['PrivatePort']}/{proto}"))
+        else:
+            out.add((int(p["PrivatePort"]), f"{p['PrivatePort']}/{proto}"))
+    return tuple(text for _, text in sorted(out))
+
+
+async def ps_async(
+    project_name: str,
+    *,
+    all: bool = False,
+    services: list[str] | None = None,
+    api: DockerAPI | None = None,
+) -> list[ContainerInfo]:
+    """The project's containers (running ones unless `all`), by service and replica number.
+
+    One list call with a label filter: `ps` on 200 containers stays one round trip."""
+    from stack.engine.observe import container_from_list
+
+    api, owned = _connect(api)
+    try:
+        filters: dict[str, Any] = {"label": [f"{L.PROJECT}={project_name}"]}
+        if not all:
+            filters["status"] = ["running", "restarting", "paused"]
+        listed = await api.list_containers(filters)
+    finally:
+        if owned:
+            api.close()
+    rows = []
+    for entry in listed:
+        seen = container_from_list(entry)
+        if services and seen.service not in services:
+            continue
+        rows.append(
+            ContainerInfo(
+                id=seen.id,
+                name=seen.name,
+                service=seen.service,
+                number=seen.number,
+                image=str(entry.get("Image", "")),
+                command=str(entry.get("Command", "")),
+                state=seen.state,
+                status=str(entry.get("Status", "")),
+                health=seen.health,
+                exit_code=seen.exit_code,
+                created=int(entry.get("Created", 0)),
+                ports=_format_ports(list(entry.get("Ports") or [])),
+                one_off=seen.one_off,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.service, r.one_off, r.number, r.name))
+
+
+def ps(project_name: str, *, all: bool = False, services: list[str] | None = None) -> list[ContainerInfo]:
+    """Synchronous `ps_async`."""
+    return _run(lambda: ps_async(project_name, all=all, services=services))

@@ -1,0 +1,81 @@
+"""What the engine-backed commands share: loading the project, running async work, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from stack.errors import NoStackFileError, StackError
+
+if TYPE_CHECKING:
+    from stack.cli.main import GlobalOptions
+    from stack.spec.models import Project
+
+T = TypeVar("T")
+
+
+def global_options(ctx: click.Context) -> GlobalOptions:
+    from stack.cli.main import GlobalOptions
+
+    obj = ctx.find_root().obj
+    assert isinstance(obj, GlobalOptions)
+    return obj
+
+
+def load(ctx: click.Context, services: list[str] | None = None) -> Project:
+    """The project the flags name (services named on the command line enable their profiles)."""
+    from stack.spec.loader import load_project
+
+    return load_project(global_options(ctx).load_options(services))
+
+
+def load_or_name(ctx: click.Context) -> tuple[Project | None, str]:
+    """The project, or only its name when no stack file exists (`down`, `ps` work by labels)."""
+    from stack.spec.discovery import normalize_project_name, validate_project_name
+
+    opts = global_options(ctx)
+    try:
+        project = load(ctx)
+        return project, project.name
+    except NoStackFileError:
+        if opts.project_name:
+            return None, validate_project_name(opts.project_name)
+        directory = opts.project_directory or os.getcwd()
+        name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
+        if not name:
+            raise
+        return None, name
+
+
+def check_services(project: Project, services: list[str]) -> None:
+    """An unknown service name is a usage error naming the services that exist."""
+    from stack.errors import UsageError
+
+    known = {**project.services, **project.disabled_services}
+    for name in services:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise UsageError(f"no such service: {name}", hint=f"services in this stack: {listed}")
+
+
+def run(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run async engine work; the first Ctrl-C cancels it cleanly (structured concurrency)."""
+    import anyio
+
+    try:
+        return anyio.run(fn)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+def warn(message: str) -> None:
+    click.echo(f"WARN: {message}", err=True)
+
+
+def fail(error: StackError) -> None:
+    raise error

@@ -1,0 +1,155 @@
+"""`stack config`: parse, resolve and render the stack file, as `docker compose config` does.
+
+Never imports docker or anyio: validating a stack file must stay fast and work without a daemon.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stack.errors import UsageError
+
+if TYPE_CHECKING:
+    from stack.cli.main import GlobalOptions
+    from stack.spec.models import Project
+
+
+def _selected(project: Project, services: tuple[str, ...]) -> list[str]:
+    names = sorted(project.services)
+    if not services:
+        return names
+    return [s for s in names if s in services]
+
+
+def _image_of(project: Project, name: str) -> str:
+    service = project.services[name]
+    return service.image or f"{project.name}-{name}"
+
+
+def _hash_lines(project: Project, spec: str) -> list[str]:
+    from stack.plan.hash import service_config_hash
+
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    if "*" in wanted:
+        wanted = sorted(project.services)
+    lines = []
+    for name in wanted:
+        if name not in project.services:
+            known = ", ".join(sorted(project.services)) or "none"
+            raise UsageError(f"no such service: {name!r}", hint=f"services: {known}")
+        lines.append(f"{name} {service_config_hash(project.services[name])}")
+    return lines
+
+
+def _listing(options: Any, services: tuple[str, ...], flags: dict[str, bool], hash_spec: str | None) -> str:
+    """The text of the listing flags (--services, --volumes, ...), Compose's precedence."""
+    from stack.spec.loader import load_project
+
+    project = load_project(options)
+    lines: list[str]
+    if flags["services"]:
+        lines = _selected(project, services)
+    elif flags["volumes"]:
+        lines = sorted(project.volumes)
+    elif flags["networks"]:
+        lines = sorted(project.networks)
+    elif flags["profiles"]:
+        every = [*project.services.values(), *project.disabled_services.values()]
+        lines = sorted({p for s in every for p in s.profiles})
+    elif flags["images"]:
+        lines = [_image_of(project, name) for name in _selected(project, services)]
+    else:
+        assert hash_spec is not None
+        lines = _hash_lines(project, hash_spec)
+    return "".join(line + "\n" for line in lines)
+
+
+def render_config(options: Any, output_format: str) -> str:
+    """The resolved stack as Compose prints it (`yaml` or `json`).
+
+    With interpolation on, every literal `$` prints as `$$` (as Compose does), so the output
+    is itself a valid stack file that reads back to the same values.
+    """
+    from stack.spec.loader import load_raw
+    from stack.spec.serialize import dump_json, dump_yaml, ordered
+
+    data = load_raw(options)
+    if output_format == "json":
+        text = dump_json(ordered(data, for_json=True))
+    else:
+        text = dump_yaml(ordered(data, for_json=False))
+    if options.interpolate:
+        text = text.replace("$", "$$")
+    return text
+
+
+@click.command("config")
+@click.argument("services", nargs=-1)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only validate the stack file; print nothing.")
+@click.option("--services", "list_services", is_flag=True, help="Print the service names, one per line.")
+@click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names, one per line.")
+@click.option("--networks", "list_networks", is_flag=True, help="Print the network names, one per line.")
+@click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names, one per line.")
+@click.option("--images", "list_images", is_flag=True, help="Print the image names, one per line.")
+@click.option("--no-interpolate", is_flag=True, help="Do not substitute ${VARIABLES}.")
+@click.option(
+    "--hash",
+    "hash_spec",
+    metavar="SERVICES",
+    default=None,
+    help="Print `SERVICE HASH` lines for these services (comma separated, or '*' for all).",
+)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead.")
+@click.pass_obj
+def config(
+    obj: GlobalOptions,
+    services: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+    list_services: bool,
+    list_volumes: bool,
+    list_networks: bool,
+    list_profiles: bool,
+    list_images: bool,
+    no_interpolate: bool,
+    hash_spec: str | None,
+    output: str | None,
+) -> None:
+    """Parse, resolve and render the stack file in Compose's canonical format."""
+    options = obj.load_options(list(services), interpolate=not no_interpolate)
+    flags = {
+        "services": list_services,
+        "volumes": list_volumes,
+        "networks": list_networks,
+        "profiles": list_profiles,
+        "images": list_images,
+    }
+    if quiet:
+        from stack.spec.loader import load_raw
+
+        load_raw(options)
+        return
+    if any(flags.values()) or hash_spec is not None:
+        text = _listing(options, services, flags, hash_spec)
+    else:
+        text = render_config(options, output_format)
+        if output_format == "json" or not text.endswith("\n"):
+            text += "\n"
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as e:
+            raise UsageError(f"cannot write {output}: {e.strerror or e}") from None
+        return
+    click.echo(text, nl=False)

@@ -1,0 +1,143 @@
+"""The `stack` command group: global options, lazy sub-commands, one error handler.
+
+Sub-commands are imported only when invoked, so `stack --version`, `stack --help` and
+`stack config` never import docker, anyio or rich (start-up time is a feature).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+
+from stack import __version__
+from stack.errors import StackError
+
+# verb -> "module:attribute"; one module per verb or close family.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("stack.cli.config_cmd:config", "Parse, resolve and render the stack file"),
+    "up": ("stack.cli.up_cmd:up", "Create and start containers"),
+    "create": ("stack.cli.up_cmd:create", "Create containers without starting them"),
+    "down": ("stack.cli.down_cmd:down", "Stop and remove containers, networks (and volumes)"),
+    "ps": ("stack.cli.ps_cmd:ps", "List the project's containers"),
+    "build": ("stack.cli.build_cmd:build", "Build or rebuild service images"),
+}
+
+
+@dataclass
+class GlobalOptions:
+    """What the group-level flags said; sub-commands turn it into LoadOptions."""
+
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    no_ansi: bool = False
+
+    def load_options(self, services: list[str] | None = None, *, interpolate: bool = True) -> Any:
+        """LoadOptions for the loader (imported lazily: spec pulls in pydantic)."""
+        from stack.spec.loader import LoadOptions
+
+        return LoadOptions(
+            files=list(self.files),
+            project_name=self.project_name,
+            project_directory=self.project_directory,
+            env_files=list(self.env_files),
+            profiles=list(self.profiles),
+            services=list(services or []),
+            interpolate=interpolate,
+        )
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help lists commands from the registry without importing any of them.
+        rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="Stack file(s); repeatable. Default: STACK_FILE, else stack.yaml, compose.yaml, ...",
+)
+@click.option("-p", "--project-name", default=None, help="Project name (default: name: or the directory).")
+@click.option("--project-directory", default=None, help="Working directory of the project.")
+@click.option("--env-file", "env_files", multiple=True, metavar="PATH", help="Variables file(s); repeatable.")
+@click.option("--profile", "profiles", multiple=True, help="Enable a profile; repeatable.")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", help="Colour control.")
+@click.version_option(__version__, "--version", prog_name="stack", message="stack version %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    project_name: str | None,
+    project_directory: str | None,
+    env_files: tuple[str, ...],
+    profiles: tuple[str, ...],
+    ansi: str,
+) -> None:
+    """stack: run multi-container stacks described by a Compose-style stack file."""
+    env_profiles = [p for p in os.environ.get("STACK_PROFILES", "").split(",") if p]
+    ctx.obj = GlobalOptions(
+        files=list(files),
+        project_name=project_name or os.environ.get("STACK_PROJECT_NAME") or None,
+        project_directory=project_directory,
+        env_files=list(env_files),
+        profiles=list(profiles) or env_profiles,
+        no_ansi=ansi == "never",
+    )
+
+
+def fail(error: StackError) -> NoReturn:
+    """Print one readable message for a StackError and exit with its code."""
+    click.echo(f"error: {error.render()}", err=True)
+    sys.exit(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI, turning our errors into messages and codes."""
+    try:
+        cli.main(args=argv, prog_name="stack", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if e.exit_code in (1, 2) else e.exit_code)
+    except StackError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

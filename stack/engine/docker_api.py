@@ -1,0 +1,268 @@
+"""The one async facade over the Docker SDK: every daemon call of stack goes through here.
+
+The SDK is synchronous, so each call runs in a worker thread (`anyio.to_thread.run_sync`)
+behind one shared `CapacityLimiter`; the SDK's connection pool is sized to match so that
+parallel calls never queue on the pool.  Every call is counted by kind (`api.calls`), which
+is how we know (and test) how many round trips a command makes.
+
+Connection failures become `DockerUnavailableError`.  The daemon's own refusals
+(`docker.errors.APIError`) are left to the caller, who knows which service and resource the
+call was about and turns them into a precise `StackError` with `stack.engine.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import docker
+import docker.errors
+import requests.exceptions
+from anyio.abc import ObjectReceiveStream
+
+from stack.errors import DockerUnavailableError
+
+T = TypeVar("T")
+
+# The API version we speak; the daemon here is 20.10 (1.41).  Pinning it avoids the extra
+# round trip of version="auto"; DOCKER_API_VERSION overrides, as for the docker CLI.
+DEFAULT_API_VERSION = "1.41"
+DEFAULT_CONCURRENCY = 16
+# Long-lived streams (events, logs) hold a pooled connection outside the limiter.
+_STREAM_CONNECTIONS = 4
+
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def _unavailable(exc: BaseException, host: str) -> DockerUnavailableError:
+    return DockerUnavailableError(
+        f"cannot reach the Docker daemon at {host} ({exc.__class__.__name__}: {exc})",
+        hint="is the Docker daemon running, and is DOCKER_HOST (or the docker context) pointing at it?",
+    )
+
+
+class DockerAPI:
+    """Async, counted, concurrency-limited access to one Docker daemon."""
+
+    def __init__(
+        self, client: docker.APIClient, *, concurrency: int = DEFAULT_CONCURRENCY, host: str = DEFAULT_HOST
+    ) -> None:
+        self.client = client
+        self.host = host  # as the user wrote it (DOCKER_HOST), for messages
+        self.limiter = anyio.CapacityLimiter(concurrency)
+        self.calls: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: float = 120.0,
+        environment: Mapping[str, str] | None = None,
+    ) -> DockerAPI:
+        """A facade for the daemon the environment names (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
+
+        No round trip happens here; the first call reports an unreachable daemon.
+        """
+        env = dict(os.environ if environment is None else environment)
+        host = env.get("DOCKER_HOST") or DEFAULT_HOST
+        try:
+            kwargs = docker.utils.kwargs_from_env(environment=env)
+            client = docker.APIClient(
+                version=env.get("DOCKER_API_VERSION") or DEFAULT_API_VERSION,
+                timeout=int(timeout),
+                max_pool_size=concurrency + _STREAM_CONNECTIONS,
+                **kwargs,
+            )
+        except docker.errors.DockerException as exc:
+            raise _unavailable(exc, host) from exc
+        return cls(client, concurrency=concurrency, host=host)
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def count(self, kind: str) -> None:
+        """Count one daemon interaction of `kind` (calls made outside `call`, e.g. the CLI)."""
+        with self._count_lock:
+            self.calls[kind] += 1
+
+    async def call(self, kind: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one SDK call in a worker thread, counted under `kind`."""
+        self.count(kind)
+
+        def run() -> T:
+            return fn(*args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+        except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
+            raise _unavailable(exc, self.host) from exc
+        except docker.errors.DockerException as exc:
+            if not isinstance(exc, docker.errors.APIError):
+                raise _unavailable(exc, self.host) from exc
+            raise
+
+    # -- system ---------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        return bool(await self.call("ping", self.client.ping))
+
+    # -- containers -----------------------------------------------------------------------
+
+    async def list_containers(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """All containers (running or not) matching `filters`; one call, no inspect."""
+        return await self.call("container.list", self.client.containers, all=True, filters=dict(filters))
+
+    async def inspect_container(self, container: str) -> dict[str, Any]:
+        return await self.call("container.inspect", self.client.inspect_container, container)
+
+    async def create_container(self, name: str, body: Mapping[str, Any]) -> str:
+        """Create from a raw Engine API body (see container_spec); returns the new id."""
+        result = await self.call(
+            "container.create", self.client.create_container_from_config, dict(body), name=name
+        )
+        return str(result["Id"])
+
+    async def start_container(self, container: str) -> None:
+        await self.call("container.start", self.client.start, container)
+
+    async def stop_container(self, container: str, timeout: int | None = None) -> None:
+        # The HTTP read must outlive the daemon's own stop timeout.
+        await self.call("container.stop", self.client.stop, container, timeout=timeout)
+
+    async def restart_container(self, container: str, timeout: int | None = None) -> None:
+        await self.call("container.restart", self.client.restart, container, timeout=timeout or 10)
+
+    async def remove_container(self, container: str, *, volumes: bool = False, force: bool = False) -> None:
+        await self.call("container.remove", self.client.remove_container, container, v=volumes, force=force)
+
+    async def rename_container(self, container: str, name: str) -> None:
+        await self.call("container.rename", self.client.rename, container, name)
+
+    async def kill_container(self, container: str, signal: str | None = None) -> None:
+        await self.call("container.kill", self.client.kill, container, signal=signal)
+
+    # -- networks -------------------------------------------------------------------------
+
+    async def list_networks(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await self.call("network.list", self.client.networks, filters=dict(filters))
+
+    async def create_network(self, name: str, **kwargs: Any) -> str:
+        result = await self.call("network.create", self.client.create_network, name, **kwargs)
+        return str(result["Id"])
+
+    async def remove_network(self, network: str) -> None:
+        await self.call("network.remove", self.client.remove_network, network)
+
+    async def connect_network(self, container: str, network: str, **endpoint: Any) -> None:
+        await self.call(
+            "network.connect", self.client.connect_container_to_network, container, network, **endpoint
+        )
+
+    async def disconnect_network(self, container: str, network: str, *, force: bool = False) -> None:
+        await self.call(
+            "network.disconnect",
+            self.client.disconnect_container_from_network,
+            container,
+            network,
+            force=force,
+        )
+
+    # -- volumes --------------------------------------------------------------------------
+
+    async def list_volumes(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        result = await self.call("volume.list", self.client.volumes, filters=dict(filters))
+        return list(result.get("Volumes") or [])
+
+    async def create_volume(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        return await self.call("volume.create", self.client.create_volume, name, **kwargs)
+
+    async def remove_volume(self, name: str) -> None:
+        await self.call("volume.remove", self.client.remove_volume, name)
+
+    # -- images ---------------------------------------------------------------------------
+
+    async def list_images(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return await self.call("image.list", self.client.images, filters=dict(filters or {}))
+
+    async def inspect_image(self, image: str) -> dict[str, Any]:
+        return await self.call("image.inspect", self.client.inspect_image, image)
+
+    async def remove_image(self, image: str, *, force: bool = False) -> None:
+        await self.call("image.remove", self.client.remove_image, image, force=force)
+
+    async def pull_image(self, image: str) -> None:
+        repo, tag = docker.utils.parse_repository_tag(image)
+        await self.call("image.pull", self.client.pull, repo, tag=tag or "latest")
+
+    # -- streams --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def stream(
+        self, kind: str, open_stream: Callable[[], Iterator[Any]]
+    ) -> AsyncIterator[ObjectReceiveStream[Any]]:
+        """Run a blocking SDK stream (events, build output) in a thread, items delivered async.
+
+        The stream is opened before this yields (so nothing after the `async with` is missed) and
+        closed on exit, which ends the reader thread.
+        """
+        self.count(kind)
+        send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=1000)
+        try:
+            source = await anyio.to_thread.run_sync(open_stream)
+        except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
+            raise _unavailable(exc, self.host) from exc
+
+        def pump() -> None:
+            try:
+                for item in source:
+                    anyio.from_thread.run(send.send, item)
+            except (
+                anyio.BrokenResourceError,
+                anyio.ClosedResourceError,
+                requests.exceptions.RequestException,
+                OSError,
+                ValueError,
+                RuntimeError,
+            ):
+                # The consumer closed the stream under us: the normal way a stream ends.
+                pass
+            finally:
+                with contextlib.suppress(RuntimeError):
+                    anyio.from_thread.run_sync(send.close)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._run_pump, pump)
+            try:
+                yield receive
+            finally:
+                closer = getattr(source, "close", None)
+                if closer is not None:
+                    with contextlib.suppress(Exception):
+                        closer()
+                receive.close()
+
+    async def _run_pump(self, pump: Callable[[], None]) -> None:
+        # Not behind the limiter: a stream is long-lived and must not starve short calls.
+        await anyio.to_thread.run_sync(pump, abandon_on_cancel=True)
+
+    @asynccontextmanager
+    async def events(self, filters: Mapping[str, Any]) -> AsyncIterator[ObjectReceiveStream[Any]]:
+        """The daemon's event stream, decoded, restricted by `filters`."""
+        async with self.stream(
+            "events", lambda: self.client.events(filters=dict(filters), decode=True)
+        ) as events:
+            yield events

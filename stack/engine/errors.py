@@ -1,0 +1,54 @@
+"""Docker API refusals -> the StackError a user reads, naming the service and the resource."""
+
+from __future__ import annotations
+
+import re
+
+import docker.errors
+
+from stack.errors import DockerAPIError, PortInUseError
+
+_PORT_TAKEN = re.compile(
+    r"(?:Bind for (?P<ip1>[0-9a-fA-F.:\[\]]*?):(?P<port1>\d+) failed: port is already allocated)"
+    r"|(?:listen (?:tcp|udp)[46]? (?P<ip2>[0-9a-fA-F.:\[\]]*?):(?P<port2>\d+): bind: address already in use)"
+)
+
+
+def explanation(exc: docker.errors.APIError) -> str:
+    text = exc.explanation
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return str(text or exc).strip()
+
+
+def translate(
+    exc: docker.errors.APIError,
+    *,
+    action: str,
+    service: str | None = None,
+    resource: str | None = None,
+) -> DockerAPIError:
+    """The StackError for a daemon refusal of `action` (e.g. "start container demo-web-1")."""
+    detail = explanation(exc)
+    who = f"service {service}: " if service else ""
+    port = _PORT_TAKEN.search(detail)
+    if port:
+        number = port.group("port1") or port.group("port2")
+        ip = (port.group("ip1") or port.group("ip2") or "").strip("[]")
+        where = f" on {ip}" if ip and ip not in ("0.0.0.0", "::") else ""
+        return PortInUseError(
+            f"{who}host port {number}{where} is already in use ({detail})",
+            service=service,
+            resource=resource,
+            hint=f"stop what listens on port {number}, or publish another host port in `ports:`",
+        )
+    status = exc.status_code
+    hint: str | None = None
+    lowered = detail.lower()
+    if status == 404 and ("no such image" in lowered or ("not found" in lowered and "image" in action)):
+        hint = "the image is not on this daemon: build it (`build:`) or load it (`docker load`)"
+    elif status == 409 and "already in use" in lowered:
+        hint = "another container has that name: remove it, or run `stack down` for its project"
+    elif "pull access denied" in lowered or ("connection refused" in lowered and "registry" in lowered):
+        hint = "the registry cannot be reached: build the image locally or `docker load` it"
+    return DockerAPIError(f"{who}cannot {action}: {detail}", service=service, resource=resource, hint=hint)

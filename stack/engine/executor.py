@@ -1,0 +1,507 @@
+"""Walk a Plan against the daemon: every node as soon as its dependencies are done.
+
+No decision logic here: the reconciler decided; each node is one facade call (or one wait),
+and its arguments come from the plan.  Independent nodes run in parallel in one anyio task
+group (the facade's limiter bounds the parallel daemon calls); there is no global lock.
+
+Failure: the failing node's error names the service and resource; its dependents (direct
+and transitive) are skipped; nodes already running finish, independent ones still run, and
+`execute` raises the first failure once the walk has settled.  Cancellation (Ctrl-C)
+propagates through the task group: a daemon call in flight completes in its worker thread
+(it is never abandoned), and what it created is labelled, so `down` finds it.
+
+Node arguments (the contract with stack.plan.reconcile):
+
+  CreateNetwork      key, name                      RemoveNetwork     name
+  CreateVolume       key, name                      RemoveVolume      name
+  BuildImage         service, [image]               PullImage         image, [service]
+  RemoveImage        image
+  CreateContainer    service, number, name (to create under), [final_name] (after a recreate's
+                     rename: the network alias), [config_hash], [labels], [image],
+                     [networks: [{key, name}] in attach order], [volumes: {key: name}],
+                     [inherit_volumes_from: old container id], [network_mode], [volumes_from]
+                     Joins the FIRST network only; the plan connects the others (ConnectNetwork).
+  StartContainer / StopContainer / RemoveContainer / RestartContainer
+                     container (name) or container_id, [service], [timeout], [remove_volumes]
+  RenameContainer    container, new_name
+  ConnectNetwork     container, network (daemon name), [service], [network_key] (stack-file key)
+  DisconnectNetwork  container, network
+  WaitCondition      service (the dependency), condition, [required], [timeout], [dependent]
+
+`container` may also be spelled `name` or `id`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import docker.errors
+
+from stack.engine import container_spec as cs
+from stack.engine.build import build_image
+from stack.engine.docker_api import DockerAPI
+from stack.engine.errors import explanation, translate
+from stack.engine.progress import ProgressEvent, ProgressSink, Status, null_sink
+from stack.engine.waits import DEFAULT_WAIT_TIMEOUT, ContainerWatcher, WaitSpec, wait_for
+from stack.errors import StackError
+from stack.plan import labels as L
+from stack.plan import naming
+from stack.plan.hash import network_config_hash, service_config_hash
+from stack.plan.plan import Node, Op, Plan
+from stack.spec.models import Network, Project, Service
+from stack.spec.units import duration_seconds
+
+DEFAULT_STOP_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    stop_timeout: float | None = None  # -t: overrides each service's stop_grace_period
+    wait_timeout: float | None = None  # bound of each dependency wait (default 120 s)
+
+
+@dataclass
+class ExecContext:
+    api: DockerAPI
+    project: Project
+    options: ExecOptions = field(default_factory=ExecOptions)
+    progress: ProgressSink = null_sink
+
+
+@dataclass
+class ExecResult:
+    done: list[int] = field(default_factory=list)
+    failed: dict[int, StackError] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)  # dependents of a failure, absent optional deps
+    created: dict[str, str] = field(default_factory=dict)  # container name at create -> id
+    image_ids: dict[str, str] = field(default_factory=dict)  # built image tag -> id
+    api_calls: dict[str, int] = field(default_factory=dict)  # by kind, during this run
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class PlanError(StackError):
+    """A plan node lacks an argument the executor needs: a planner bug, reported plainly."""
+
+
+def _arg(node: Node, *names: str, default: Any = ...) -> Any:
+    for name in names:
+        if name in node.args and node.args[name] is not None:
+            return node.args[name]
+    if default is not ...:
+        return default
+    raise PlanError(f"plan node #{node.id} ({node.op.value} {node.resource}) lacks argument {names[0]!r}")
+
+
+def _service_of(node: Node) -> str | None:
+    service = node.args.get("service")
+    if service:
+        return str(service)
+    parts = node.resource.split(":")
+    return parts[1] if len(parts) >= 2 and parts[0] == "service" else None
+
+
+class _Run:
+    """The state of one execution: the node handlers and what they learnt."""
+
+    def __init__(self, plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.api = ctx.api
+        self.project = ctx.project
+        self.watcher = watcher
+        self.result = ExecResult()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def service(self, name: str) -> Service:
+        svc = self.project.services.get(name) or self.project.disabled_services.get(name)
+        if svc is None:
+            raise PlanError(f"the plan names service {name!r}, which the stack does not define")
+        if not svc.name:
+            svc.name = name
+        return svc
+
+    def network_names(self) -> dict[str, str]:
+        keys = set(self.project.networks) | {"default"}
+        return {key: naming.project_network_name(self.project, key) for key in keys}
+
+    def volume_names(self) -> dict[str, str]:
+        return {key: naming.project_volume_name(self.project, key) for key in self.project.volumes}
+
+    def stop_timeout(self, node: Node) -> int:
+        timeout = node.args.get("timeout")
+        if timeout is None:
+            timeout = self.ctx.options.stop_timeout
+        if timeout is None:
+            service = _service_of(node)
+            svc = self.project.services.get(service) if service else None
+            if svc is not None and svc.stop_grace_period:
+                timeout = duration_seconds(svc.stop_grace_period)
+        return int(timeout) if timeout is not None else DEFAULT_STOP_TIMEOUT
+
+    # -- handlers: one daemon call each ----------------------------------------------
+
+    async def create_network(self, node: Node) -> None:
+        key = str(_arg(node, "key"))
+        name = str(_arg(node, "name", default=naming.project_network_name(self.project, key)))
+        net = self.project.networks.get(key) or Network()
+        ipam = None
+        if net.ipam is not None:
+            pools = [
+                {
+                    k: v
+                    for k, v in {
+                        "Subnet": p.subnet,
+                        "IPRange": p.ip_range,
+                        "Gateway": p.gateway,
+                        "AuxiliaryAddresses": p.aux_addresses,
+                    }.items()
+                    if v
+                }
+                for p in net.ipam.config or []
+            ]
+            ipam = {
+                "Driver": net.ipam.driver or "default",
+                "Config": pools,
+                "Options": net.ipam.options or {},
+            }
+        labels = node.args.get("labels") or L.network_labels(
+            self.project.name, key, network_config_hash(net), net.labels
+        )
+        await self.api.create_network(
+            name,
+            driver=net.driver or None,
+            options=net.driver_opts or None,
+            ipam=ipam,
+            internal=bool(net.internal),
+            labels=labels,
+            enable_ipv6=bool(net.enable_ipv6),
+            attachable=net.attachable,
+            check_duplicate=True,
+        )
+
+    async def remove_network(self, node: Node) -> None:
+        await self.api.remove_network(str(_arg(node, "name", "id")))
+
+    async def create_volume(self, node: Node) -> None:
+        key = str(_arg(node, "key"))
+        name = str(_arg(node, "name", default=naming.project_volume_name(self.project, key)))
+        vol = self.project.volumes.get(key)
+        labels = node.args.get("labels") or L.volume_labels(
+            self.project.name, key, vol.labels if vol is not None else None
+        )
+        await self.api.create_volume(
+            name,
+            driver=(vol.driver if vol is not None else None) or "local",
+            driver_opts=(vol.driver_opts if vol is not None else None) or None,
+            labels=labels,
+        )
+
+    async def remove_volume(self, node: Node) -> None:
+        await self.api.remove_volume(str(_arg(node, "name")))
+
+    async def build(self, node: Node) -> None:
+        service = str(_arg(node, "service"))
+        tag = node.args.get("image")
+        image_id = await build_image(
+            self.api, self.project, service, tag=tag, progress=self.ctx.progress, node_id=node.id
+        )
+        tag = tag or naming.service_image(self.project.name, service, self.service(service))
+        self.result.image_ids[tag] = image_id
+
+    async def pull(self, node: Node) -> None:
+        await self.api.pull_image(str(_arg(node, "image")))
+
+    async def remove_image(self, node: Node) -> None:
+        await self.api.remove_image(str(_arg(node, "image")))
+
+    async def create_container(self, node: Node) -> None:
+        service_name = str(_arg(node, "service"))
+        svc = self.service(service_name)
+        number = int(_arg(node, "number", default=1))
+        default_name = naming.service_container_name(self.project.name, service_name, svc, number)
+        name = str(_arg(node, "name", default=default_name))
+        config_hash = str(_arg(node, "config_hash", default=service_config_hash(svc)))
+        labels = node.args.get("labels") or L.container_labels(
+            self.project, service_name, number, config_hash, oneoff=bool(node.args.get("oneoff", False))
+        )
+        image = node.args.get("image") or naming.service_image(self.project.name, service_name, svc)
+        network_mode = node.args.get("network_mode")
+        if network_mode is None and svc.network_mode and svc.network_mode.startswith("service:"):
+            other = svc.network_mode.split(":", 1)[1]
+            network_mode = "container:" + naming.service_container_name(
+                self.project.name, other, self.service(other), 1
+            )
+        network_names = self.network_names()
+        network_keys: list[str] | None = None
+        for entry in node.args.get("networks") or []:
+            network_names[str(entry["key"])] = str(entry["name"])
+            network_keys = [*(network_keys or []), str(entry["key"])]
+        volume_names = {**self.volume_names(), **(node.args.get("volumes") or {})}
+        spec = cs.container_spec(
+            self.project,
+            svc,
+            name=name,
+            labels=labels,
+            network_names=network_names,
+            volume_names=volume_names,
+            image=image,
+            network_mode=network_mode,
+            network_keys=network_keys,
+            final_name=node.args.get("final_name") or name,
+            volumes_from=node.args.get("volumes_from"),
+        )
+        inherit_from = node.args.get("inherit_volumes_from") or node.args.get("inherit_from")
+        if inherit_from:
+            # One inspect of the old container: its anonymous volumes carry over.
+            old = await self.api.inspect_container(str(inherit_from))
+            spec = cs.inherit_anonymous_volumes(spec, list(old.get("Mounts") or []))
+        await anyio.to_thread.run_sync(cs.create_host_paths, spec)
+        # Only the first network joins at create (API 1.41); the plan's ConnectNetwork nodes
+        # join the others before the start.
+        self.result.created[name] = await self.api.create_container(name, spec.body)
+
+    async def _connect(self, container: str, network: str, kwargs: dict[str, Any]) -> None:
+        try:
+            await self.api.connect_network(container, network, **kwargs)
+        except docker.errors.APIError as exc:
+            if "already exists in network" not in explanation(exc):
+                raise
+
+    async def start(self, node: Node) -> None:
+        await self.api.start_container(str(_arg(node, "container", "name", "id")))
+
+    async def stop(self, node: Node) -> None:
+        container = str(_arg(node, "container_id", "container", "name", "id"))
+        await self.api.stop_container(container, timeout=self.stop_timeout(node))
+
+    async def remove_container(self, node: Node) -> None:
+        await self.api.remove_container(
+            str(_arg(node, "container_id", "container", "name", "id")),
+            volumes=bool(node.args.get("remove_volumes", node.args.get("volumes", False))),
+            force=bool(node.args.get("force", False)),
+        )
+
+    async def rename(self, node: Node) -> None:
+        container = str(_arg(node, "container", "name", "id"))
+        await self.api.rename_container(container, str(_arg(node, "new_name")))
+
+    async def restart(self, node: Node) -> None:
+        await self.api.restart_container(
+            str(_arg(node, "container", "name", "id")), timeout=self.stop_timeout(node)
+        )
+
+    async def connect(self, node: Node) -> None:
+        container = str(_arg(node, "container", "name", "id"))
+        network = str(_arg(node, "network"))
+        service = _service_of(node)
+        kwargs: dict[str, Any] = {}
+        if service is not None:
+            key = node.args.get("network_key") or node.args.get("key")
+            if key is None:
+                key = next((k for k, n in self.network_names().items() if n == network), None)
+            if key is not None:
+                kwargs = cs.endpoint(self.service(service), str(key), network, container).connect_kwargs()
+        await self._connect(container, network, kwargs)
+
+    async def disconnect(self, node: Node) -> None:
+        await self.api.disconnect_network(
+            str(_arg(node, "container", "name", "id")), str(_arg(node, "network")), force=True
+        )
+
+    async def wait(self, node: Node) -> bool:
+        assert self.watcher is not None
+        service = str(_arg(node, "service"))
+        svc = self.project.services.get(service)
+        has_healthcheck: bool | None = None
+        if svc is not None and svc.healthcheck is not None:
+            test = svc.healthcheck.test or []
+            has_healthcheck = not (svc.healthcheck.disable or (test and test[0] == "NONE"))
+        timeout = node.args.get("timeout")
+        if timeout is None:
+            timeout = self.ctx.options.wait_timeout
+        spec = WaitSpec(
+            service=service,
+            condition=str(_arg(node, "condition", default="service_started")),
+            required=bool(node.args.get("required", True)),
+            timeout=float(timeout) if timeout is not None else DEFAULT_WAIT_TIMEOUT,
+            dependent=node.args.get("dependent"),
+            has_healthcheck=has_healthcheck,
+            restarts=bool(svc is not None and svc.restart and svc.restart not in ("no",)),
+        )
+        return await wait_for(self.watcher, spec)
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def handler(self, op: Op) -> Callable[[Node], Awaitable[Any]]:
+        return {
+            Op.CREATE_NETWORK: self.create_network,
+            Op.REMOVE_NETWORK: self.remove_network,
+            Op.CREATE_VOLUME: self.create_volume,
+            Op.REMOVE_VOLUME: self.remove_volume,
+            Op.BUILD_IMAGE: self.build,
+            Op.PULL_IMAGE: self.pull,
+            Op.REMOVE_IMAGE: self.remove_image,
+            Op.CREATE_CONTAINER: self.create_container,
+            Op.START_CONTAINER: self.start,
+            Op.STOP_CONTAINER: self.stop,
+            Op.REMOVE_CONTAINER: self.remove_container,
+            Op.RENAME_CONTAINER: self.rename,
+            Op.RESTART_CONTAINER: self.restart,
+            Op.CONNECT_NETWORK: self.connect,
+            Op.DISCONNECT_NETWORK: self.disconnect,
+            Op.WAIT_CONDITION: self.wait,
+        }[op]
+
+    def describe(self, node: Node) -> str:
+        """`create container demo-web-1`: what the node was doing, for error messages."""
+        verb = {
+            Op.CREATE_NETWORK: "create network",
+            Op.REMOVE_NETWORK: "remove network",
+            Op.CREATE_VOLUME: "create volume",
+            Op.REMOVE_VOLUME: "remove volume",
+            Op.BUILD_IMAGE: "build image",
+            Op.PULL_IMAGE: "pull image",
+            Op.REMOVE_IMAGE: "remove image",
+            Op.CREATE_CONTAINER: "create container",
+            Op.START_CONTAINER: "start container",
+            Op.STOP_CONTAINER: "stop container",
+            Op.REMOVE_CONTAINER: "remove container",
+            Op.RENAME_CONTAINER: "rename container",
+            Op.RESTART_CONTAINER: "restart container",
+            Op.CONNECT_NETWORK: "connect to network",
+            Op.DISCONNECT_NETWORK: "disconnect from network",
+            Op.WAIT_CONDITION: "wait for",
+        }[node.op]
+        target = (
+            node.args.get("name")
+            or node.args.get("container")
+            or node.args.get("image")
+            or node.args.get("id")
+            or node.resource
+        )
+        if node.op in (Op.CONNECT_NETWORK, Op.DISCONNECT_NETWORK):
+            return f"{verb} {node.args.get('network')} (container {target})"
+        return f"{verb} {target}"
+
+    async def run_node(self, node: Node) -> bool:
+        """Run one node; False when it was skipped (an absent optional dependency)."""
+        service = _service_of(node)
+        try:
+            outcome = await self.handler(node.op)(node)
+        except docker.errors.APIError as exc:
+            raise translate(exc, action=self.describe(node), service=service, resource=node.resource) from exc
+        return outcome is not False
+
+
+def _dependents(plan: Plan) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {n.id: [] for n in plan.nodes}
+    for node in plan.nodes:
+        for dep in node.deps:
+            out[dep].append(node.id)
+    return out
+
+
+def _validate(plan: Plan) -> None:
+    ids = {n.id for n in plan.nodes}
+    for node in plan.nodes:
+        missing = [d for d in node.deps if d not in ids]
+        if missing:
+            raise PlanError(f"plan node #{node.id} depends on unknown node(s) {missing}")
+    # Cycle check (Kahn): a cyclic plan would otherwise hang.
+    indegree = {n.id: len(n.deps) for n in plan.nodes}
+    dependents = _dependents(plan)
+    ready = [i for i, d in indegree.items() if d == 0]
+    seen = 0
+    while ready:
+        current = ready.pop()
+        seen += 1
+        for nxt in dependents[current]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    if seen != len(plan.nodes):
+        raise PlanError("the plan has a dependency cycle")
+
+
+async def execute(plan: Plan, ctx: ExecContext, *, raise_on_failure: bool = True) -> ExecResult:
+    """Run `plan`; returns what happened.  Raises the first node failure (a StackError) unless
+    `raise_on_failure` is False, in which case the failures are in `ExecResult.failed`."""
+    _validate(plan)
+    calls_before = dict(ctx.api.calls)
+    started_at = time.monotonic()
+    needs_watch = any(n.op is Op.WAIT_CONDITION for n in plan.nodes)
+    if needs_watch:
+        async with ContainerWatcher.watching(ctx.api, ctx.project.name) as watcher:
+            result = await _walk(plan, ctx, watcher)
+    else:
+        result = await _walk(plan, ctx, None)
+    result.seconds = time.monotonic() - started_at
+    deltas = {k: v - calls_before.get(k, 0) for k, v in ctx.api.calls.items()}
+    result.api_calls = {k: v for k, v in deltas.items() if v}
+    if raise_on_failure and result.failed:
+        first = min(result.failed)
+        error = result.failed[first]
+        others = len(result.failed) - 1
+        if others:
+            error.message += f" (and {others} more failure{'s' if others > 1 else ''})"
+            error.args = (error.message,)
+        raise error
+    return result
+
+
+async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) -> ExecResult:
+    run = _Run(plan, ctx, watcher)
+    result = run.result
+    progress = ctx.progress
+    dependents = _dependents(plan)
+    waiting = {n.id: len(n.deps) for n in plan.nodes}
+    blocked: set[int] = set()
+
+    def skip_dependents(node_id: int, why: str) -> None:
+        stack = list(dependents[node_id])
+        while stack:
+            nxt = stack.pop()
+            if nxt in blocked:
+                continue
+            blocked.add(nxt)
+            result.skipped.append(nxt)
+            dep_node = plan.node(nxt)
+            progress(ProgressEvent(nxt, dep_node.resource, dep_node.op.value, Status.SKIPPED, why))
+            stack.extend(dependents[nxt])
+
+    async def run_one(node: Node, tg: anyio.abc.TaskGroup) -> None:
+        progress(ProgressEvent(node.id, node.resource, node.op.value, Status.STARTED, node.cause))
+        try:
+            ran = await run.run_node(node)
+        except StackError as exc:
+            result.failed[node.id] = exc
+            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.FAILED, exc.message))
+            skip_dependents(node.id, f"#{node.id} {node.resource} failed")
+            return
+        if ran:
+            result.done.append(node.id)
+            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.DONE, node.cause))
+        else:
+            # An absent optional dependency: the wait is skipped, its dependents go on.
+            result.skipped.append(node.id)
+            why = "not required, absent"
+            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.SKIPPED, why))
+        for nxt in dependents[node.id]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0 and nxt not in blocked:
+                tg.start_soon(run_one, plan.node(nxt), tg)
+
+    async with anyio.create_task_group() as tg:
+        for node in plan.nodes:
+            if waiting[node.id] == 0:
+                tg.start_soon(run_one, node, tg)
+    return result

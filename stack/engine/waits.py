@@ -1,0 +1,276 @@
+"""depends_on conditions, driven by the daemon's event stream (never by polling inspect).
+
+One `ContainerWatcher` per run subscribes to the project's container events BEFORE the
+first start, so no start/die/health_status event can slip between a start and its wait.
+A wait checks the current state once when it begins (one list call for the dependency's
+containers: it may already be healthy or exited) and then reacts to events as they arrive.
+
+State merge rule: for a container that produced events since the subscription, the event
+fields win (they are newer than anything the list can tell); the list fills in the rest
+(containers untouched since before the subscription).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import docker.errors
+from anyio.abc import ObjectReceiveStream
+
+from stack.engine.docker_api import DockerAPI
+from stack.engine.errors import translate
+from stack.engine.observe import container_from_list
+from stack.errors import HealthcheckFailedError, ServiceFailedError, StackError, WaitTimeoutError
+from stack.plan import labels as L
+
+DEFAULT_WAIT_TIMEOUT = 120.0
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+
+
+@dataclass
+class ContainerState:
+    id: str
+    name: str
+    service: str
+    state: str = ""  # created | running | exited | ...
+    health: str | None = None  # starting | healthy | unhealthy | None
+    exit_code: int | None = None
+    started: bool = False  # a start event (or a non-created state) was seen
+    from_events: set[str] = field(default_factory=set)  # fields set by events
+
+
+class ContainerWatcher:
+    """The project's container states, kept current from one event subscription."""
+
+    def __init__(self, api: DockerAPI, project: str) -> None:
+        self.api = api
+        self.project = project
+        self.states: dict[str, ContainerState] = {}
+        self.removed: set[str] = set()
+        self._changed = anyio.Event()
+        # Monotonic clock of the last event per container: used to measure reaction delays.
+        self.event_times: list[tuple[float, str, str]] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def watching(cls, api: DockerAPI, project: str) -> AsyncIterator[ContainerWatcher]:
+        """Subscribe (the stream is open when this yields) and keep the states current."""
+        watcher = cls(api, project)
+        filters = {"type": "container", "label": [f"{L.PROJECT}={project}"]}
+        async with api.events(filters) as events, anyio.create_task_group() as tg:
+            tg.start_soon(watcher._consume, events)
+            try:
+                yield watcher
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _consume(self, events: ObjectReceiveStream[Any]) -> None:
+        async for event in events:
+            self.apply(event)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one daemon event into the states and wake the waits."""
+        action = str(event.get("Action") or event.get("status") or "")
+        actor = event.get("Actor") or {}
+        attributes: dict[str, str] = actor.get("Attributes") or {}
+        cid = str(actor.get("ID") or event.get("id") or "")
+        if not cid:
+            return
+        self.event_times.append((anyio.current_time(), cid, action))
+        if action == "destroy":
+            self.states.pop(cid, None)
+            self.removed.add(cid)
+            self._notify()
+            return
+        st = self.states.get(cid)
+        if st is None:
+            st = ContainerState(cid, attributes.get("name", ""), attributes.get(L.SERVICE, ""))
+            self.states[cid] = st
+        if attributes.get("name"):
+            st.name = attributes["name"]
+        if action == "start":
+            st.state, st.started, st.exit_code = "running", True, None
+            # A (re)start resets health; the healthcheck reports again.
+            if st.health is not None:
+                st.health = "starting"
+            st.from_events |= {"state", "exit_code"}
+        elif action == "die":
+            st.state = "exited"
+            st.started = True
+            try:
+                st.exit_code = int(attributes.get("exitCode", ""))
+            except ValueError:
+                st.exit_code = None
+            st.from_events |= {"state", "exit_code"}
+        elif action.startswith("health_status"):
+            st.health = action.split(":", 1)[1].strip()
+            st.from_events.add("health")
+        elif action == "create":
+            st.state = "created"
+            st.from_events.add("state")
+        else:
+            return
+        self._notify()
+
+    def merge_listed(self, listed: list[dict[str, Any]]) -> None:
+        """Fill in states from a container list, without overriding newer event facts."""
+        for entry in listed:
+            seen = container_from_list(entry)
+            if seen.id in self.removed:
+                continue
+            st = self.states.get(seen.id)
+            if st is None:
+                st = ContainerState(seen.id, seen.name, seen.service)
+                self.states[seen.id] = st
+            if "state" not in st.from_events:
+                st.state = seen.state
+                st.started = st.started or seen.state not in ("created", "")
+            if "exit_code" not in st.from_events:
+                st.exit_code = seen.exit_code
+            if "health" not in st.from_events:
+                st.health = seen.health
+
+    def of_service(self, service: str) -> list[ContainerState]:
+        return sorted((s for s in self.states.values() if s.service == service), key=lambda s: s.name)
+
+    def next_change(self) -> anyio.Event:
+        """The event set at the next state change (take it before checking: no lost wake-up)."""
+        return self._changed
+
+
+@dataclass(frozen=True)
+class WaitSpec:
+    service: str  # the dependency waited for
+    condition: str
+    required: bool = True
+    timeout: float | None = None
+    dependent: str | None = None  # who waits, for messages
+    has_healthcheck: bool | None = None  # from the stack file: False = disabled/absent there
+    restarts: bool = False  # the dependency has a restart policy (a die is not final)
+
+
+class _Outcome(Exception):
+    """Internal: the wait is decided (satisfied when `error` is None)."""
+
+    def __init__(self, error: StackError | None = None) -> None:
+        self.error = error
+
+
+def _check(spec: WaitSpec, states: list[ContainerState]) -> StackError | bool:
+    """True when the condition holds, False to keep waiting, an error when it never will."""
+    who = f"service {spec.dependent} " if spec.dependent else ""
+    cond = spec.condition
+    if cond == "service_started":
+        return all(s.started or s.state not in ("created", "") for s in states)
+    if cond == "service_healthy":
+        for s in states:
+            if s.state == "exited" and not spec.restarts:
+                return ServiceFailedError(
+                    f"{who}depends on {spec.service} being healthy, but container {s.name} exited"
+                    f" with code {s.exit_code}",
+                    hint=f"see `stack logs {spec.service}`",
+                )
+            if s.state == "running" and s.health is None:
+                return HealthcheckFailedError(
+                    f"{who}depends on {spec.service} being healthy, but container {s.name} has no"
+                    " healthcheck",
+                    hint=f"add a `healthcheck:` to service {spec.service}, or use condition service_started",
+                )
+        return all(s.health == "healthy" and s.state == "running" for s in states)
+    if cond == "service_completed_successfully":
+        for s in states:
+            if s.state == "exited" and s.exit_code not in (0, None):
+                return ServiceFailedError(
+                    f"{who}depends on {spec.service} completing successfully, but container {s.name}"
+                    f" exited with code {s.exit_code}",
+                    hint=f"see `stack logs {spec.service}`",
+                )
+        return all(s.state == "exited" and s.exit_code == 0 for s in states)
+    return StackError(f"unknown depends_on condition {cond!r} for service {spec.service}")
+
+
+async def _failure_detail(api: DockerAPI, states: list[ContainerState]) -> str:
+    """The last healthcheck output and exit code, from one inspect per container at failure time."""
+    parts = []
+    for s in states:
+        try:
+            info = await api.inspect_container(s.id)
+        except docker.errors.APIError:
+            continue
+        state = info.get("State") or {}
+        health = state.get("Health") or {}
+        log = health.get("Log") or []
+        bits = [f"state {state.get('Status', s.state)}"]
+        if health:
+            bits.append(f"health {health.get('Status')}")
+        if state.get("Status") == "exited":
+            bits.append(f"exit code {state.get('ExitCode')}")
+        if log:
+            last = log[-1]
+            output = str(last.get("Output") or "").strip().replace("\n", " ")[:300]
+            bits.append(f"last healthcheck exit {last.get('ExitCode')}: {output or '(no output)'}")
+        parts.append(f"{s.name}: " + ", ".join(bits))
+    return "; ".join(parts)
+
+
+async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
+    """Block until `spec` holds.  Returns False when skipped (absent optional dependency).
+
+    Raises a ServiceFailedError subclass when it cannot hold, WaitTimeoutError on timeout.
+    """
+    if spec.condition not in CONDITIONS:
+        raise StackError(f"unknown depends_on condition {spec.condition!r} for service {spec.service}")
+    if spec.condition == "service_healthy" and spec.has_healthcheck is False:
+        raise HealthcheckFailedError(
+            f"service {spec.dependent or '?'} depends on {spec.service} being healthy, but {spec.service}"
+            " has no healthcheck",
+            hint=f"add a `healthcheck:` to service {spec.service}, or use condition service_started",
+        )
+    api = watcher.api
+    filters = {
+        "label": [f"{L.PROJECT}={watcher.project}", f"{L.SERVICE}={spec.service}", f"{L.ONEOFF}=False"]
+    }
+    try:
+        listed = await api.list_containers(filters)
+    except docker.errors.APIError as exc:
+        raise translate(exc, action=f"list the containers of {spec.service}", service=spec.service) from exc
+    watcher.merge_listed(listed)
+    if not watcher.of_service(spec.service):
+        if not spec.required:
+            return False
+        raise ServiceFailedError(
+            f"service {spec.dependent or '?'} depends on {spec.service}, which has no container",
+            hint=f"start it (`stack up {spec.service}`) or mark the dependency `required: false`",
+        )
+    timeout = spec.timeout if spec.timeout is not None else DEFAULT_WAIT_TIMEOUT
+    with anyio.move_on_after(timeout if timeout > 0 else math.inf) as scope:
+        while True:
+            changed = watcher.next_change()
+            verdict = _check(spec, watcher.of_service(spec.service))
+            if verdict is True:
+                return True
+            if isinstance(verdict, StackError):
+                detail = await _failure_detail(api, watcher.of_service(spec.service))
+                if detail:
+                    verdict.message += f" ({detail})"
+                    verdict.args = (verdict.message,)
+                raise verdict
+            await changed.wait()
+    assert scope.cancelled_caught
+    detail = await _failure_detail(api, watcher.of_service(spec.service))
+    who = f"service {spec.dependent}: " if spec.dependent else ""
+    cls = HealthcheckFailedError if spec.condition == "service_healthy" else WaitTimeoutError
+    raise cls(
+        f"{who}gave up after {timeout:g}s waiting for {spec.service} ({spec.condition})"
+        + (f": {detail}" if detail else ""),
+        hint=f"see `stack logs {spec.service}`; raise the wait with --wait-timeout",
+    )

@@ -1,0 +1,139 @@
+"""The one exception family of stack.
+
+Every failure a user can cause or meet is a `StackError`. The CLI turns it into one
+readable message and its `exit_code`; anything else escaping is a bug.
+
+Exit codes follow ARCHITECTURE.md: 2 for usage or stack-file errors, 1 for runtime failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StackError(Exception):
+    """Base class of every error stack reports to its user."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        """The text the CLI prints (without the leading `error:`)."""
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class UsageError(StackError):
+    """A bad command line: unknown service name, conflicting flags, ..."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in which stack file something was written (1-based line and column)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        if self.column is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class StackFileError(StackError):
+    """A stack file that cannot be read, interpolated, merged or validated.
+
+    `path` is the key path inside the document, e.g. `services.api.ports[1]`.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        path: str | None = None,
+        hint: str | None = None,
+        excerpt: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.location = location
+        self.path = path
+        self.excerpt = excerpt
+
+    def render(self) -> str:
+        head = ""
+        if self.location is not None:
+            head = f"{self.location}: "
+        if self.path:
+            head += f"{self.path}: "
+        text = head + self.message
+        if self.excerpt:
+            text += "\n" + self.excerpt
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class NoStackFileError(StackFileError):
+    """No stack file was named and none was found (commands like `down` can go on by labels)."""
+
+
+class DependencyCycleError(StackFileError):
+    """depends_on (or extends) forms a cycle; the message names it: `a -> b -> a`."""
+
+
+class DockerUnavailableError(StackError):
+    """The Docker daemon cannot be reached."""
+
+
+class DockerAPIError(StackError):
+    """The daemon refused a request; the message names the service and resource."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str | None = None,
+        resource: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.service = service
+        self.resource = resource
+
+
+class PortInUseError(DockerAPIError):
+    """A published host port is already taken."""
+
+
+class ResourceNotFoundError(StackError):
+    """Something the stack needs but must not create is absent: an external network or volume,
+    an image with `pull_policy: never`.  The message names it and says what to do."""
+
+
+class BuildError(StackError):
+    """An image build failed; the message names the service and the failing step."""
+
+
+class ServiceFailedError(StackError):
+    """A container exited badly or a dependency condition never held."""
+
+
+class HealthcheckFailedError(ServiceFailedError):
+    """A service_healthy dependency did not become healthy in time."""
+
+
+class WaitTimeoutError(ServiceFailedError):
+    """A wait (healthy, completed, running) did not finish before its timeout."""

@@ -1,0 +1,85 @@
+"""The Plan: a DAG in which each node is exactly one Docker API call (or one wait), with its cause.
+
+The reconciler builds it, the executor walks it with no decision logic of its own, and
+`render()` prints it one line per node, like Compose's `Plan.String()`:
+
+    [1] -> #2 service:web:1, CreateContainer, no existing container
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Op(enum.Enum):
+    CREATE_NETWORK = "CreateNetwork"
+    REMOVE_NETWORK = "RemoveNetwork"
+    CREATE_VOLUME = "CreateVolume"
+    REMOVE_VOLUME = "RemoveVolume"
+    BUILD_IMAGE = "BuildImage"
+    PULL_IMAGE = "PullImage"
+    REMOVE_IMAGE = "RemoveImage"
+    CREATE_CONTAINER = "CreateContainer"
+    START_CONTAINER = "StartContainer"
+    STOP_CONTAINER = "StopContainer"
+    REMOVE_CONTAINER = "RemoveContainer"
+    RENAME_CONTAINER = "RenameContainer"
+    RESTART_CONTAINER = "RestartContainer"
+    CONNECT_NETWORK = "ConnectNetwork"
+    DISCONNECT_NETWORK = "DisconnectNetwork"
+    # Not an API call: block dependents until a dependency condition holds (event driven).
+    WAIT_CONDITION = "WaitCondition"
+
+
+@dataclass
+class Node:
+    """One step of a plan.
+
+    `resource` names what it acts on, for display: `service:web:1`, `network:default`,
+    `volume:data`, `image:web`.  `args` carries what the executor needs (container name,
+    id, service name, replica number, network key, ...), never a decision.
+    """
+
+    id: int
+    op: Op
+    resource: str
+    cause: str
+    deps: list[int] = field(default_factory=list)
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        deps = ",".join(str(d) for d in sorted(self.deps))
+        return f"[{deps}] -> #{self.id} {self.resource}, {self.op.value}, {self.cause}"
+
+
+@dataclass
+class Plan:
+    nodes: list[Node] = field(default_factory=list)
+    # Things the user should hear about that are not actions (e.g. orphans left alone).
+    warnings: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        op: Op,
+        resource: str,
+        cause: str,
+        deps: list[int] | None = None,
+        **args: Any,
+    ) -> Node:
+        node = Node(len(self.nodes) + 1, op, resource, cause, sorted(set(deps or [])), dict(args))
+        self.nodes.append(node)
+        return node
+
+    def node(self, node_id: int) -> Node:
+        return self.nodes[node_id - 1]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def is_empty(self) -> bool:
+        return not self.nodes
+
+    def render(self) -> str:
+        return "\n".join(n.render() for n in self.nodes)

@@ -1,0 +1,1021 @@
+"""The reconciler: desired `Project` x `ObservedState` -> `Plan`.  Every decision is made here.
+
+Rules (modelled on Compose v2's convergence code):
+
+- A container is recreated only when its config hash differs from the service's
+  (`stack.plan.hash`), when its image is not the current id of the service's image
+  reference (or the image is rebuilt/pulled by this plan), when a service whose namespaces
+  (`network_mode`/`ipc`/`pid: service:x`) or volumes (`volumes_from`) it uses is recreated,
+  when it is dead, or on `--force-recreate` (named services only, as Compose).  Nothing else
+  recreates; `--no-recreate` turns all of this off.
+- A recreate never clashes on names: the new container is created under a temporary name
+  (inheriting the old one's anonymous volumes unless `-V`), the old one is stopped and
+  removed, the new one renamed, connected to its other networks, then started.
+- Creates depend only on networks, volumes, images (and, for `network_mode: service:x` /
+  `volumes_from`, on x's container existing), so they run early and in parallel.  Each start
+  waits on one WaitCondition node per `depends_on` edge, so a service starts as soon as its
+  own conditions hold.  `restart: true` dependents restart after a recreated dependency is
+  ready again.
+- Scaling changes the number of containers, never the others: scale down removes out-of-date
+  replicas first, then the highest numbers; scale up numbers new replicas after the highest.
+- Orphans (containers of services neither in the file nor disabled by a profile) are reported
+  as a warning, or removed with `--remove-orphans`.
+- Networks: a missing one is created.  One whose config hash changed is recreated, as
+  Compose does: the project's attached containers are stopped and disconnected, the network
+  removed and created again, and the containers reconnected and started (not recreated: a
+  network change is no reason to lose a container's state).  When containers of other
+  projects are attached (known when the engine filled `attached_containers`), it is an error
+  that says what to do instead.  A network or volume of the same name without our labels is
+  reused with a warning, as Compose.  External networks and volumes must exist.
+- A no-op `up` is an empty plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stack.errors import ResourceNotFoundError, StackError, StackFileError, UsageError
+from stack.plan import labels as L
+from stack.plan.graph import ServiceGraph, volumes_from
+from stack.plan.hash import network_config_hash, service_config_hash
+from stack.plan.naming import (
+    default_image_name,
+    network_name,
+    service_container_name,
+    service_image,
+    temporary_container_name,
+    volume_name,
+)
+from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stack.plan.options import DownOptions, UpOptions
+from stack.plan.plan import Op, Plan
+from stack.spec.models import Network, Project, Service, Volume
+
+# Compose's defaults when a healthcheck leaves them out (seconds).
+_HEALTH_INTERVAL = 30.0
+_HEALTH_TIMEOUT = 30.0
+_HEALTH_RETRIES = 3
+
+__all__ = [
+    "external_names",
+    "image_references",
+    "plan_down",
+    "plan_images",
+    "plan_up",
+    "service_networks",
+]
+
+
+def service_networks(service: Service) -> list[str]:
+    """The network keys a service joins, primary first: highest `priority`, then by key.
+
+    `network_mode` (host, none, service:x, container:x) means no project network at all.
+    """
+    if service.network_mode:
+        return []
+    if not service.networks:
+        return ["default"]
+
+    def priority(key: str) -> int:
+        attachment = service.networks[key]
+        return attachment.priority or 0 if attachment is not None else 0
+
+    return sorted(service.networks, key=lambda k: (-priority(k), k))
+
+
+def service_volume_keys(project: Project, service: Service) -> list[str]:
+    """The project volume keys a service mounts (anonymous volumes and binds excluded)."""
+    keys = {m.source for m in service.volumes if m.type == "volume" and m.source in project.volumes}
+    return sorted(k for k in keys if k is not None)
+
+
+def image_references(project: Project) -> list[str]:
+    """Every image reference the project's services run (what `observe` should look up)."""
+    services = {**project.disabled_services, **project.services}
+    return sorted({service_image(project.name, name, svc) for name, svc in services.items()})
+
+
+def external_names(project: Project) -> tuple[list[str], list[str]]:
+    """Daemon names of the external networks and volumes the project declares."""
+    nets = [network_name(project.name, k, n) for k, n in sorted(project.networks.items()) if n.external]
+    vols = [volume_name(project.name, k, v) for k, v in sorted(project.volumes.items()) if v.external]
+    return nets, vols
+
+
+def stop_timeout(service: Service | None, override: float | None) -> float | None:
+    """Seconds a stop may take before the kill: `-t`, else `stop_grace_period`, else None
+    (the daemon's default, 10 s)."""
+    if override is not None:
+        return override
+    if service is not None and service.stop_grace_period:
+        return _seconds(service.stop_grace_period, 10.0)
+    return None
+
+
+def _seconds(text: str | None, default: float) -> float:
+    from stack.spec.units import duration_seconds
+
+    if text is None:
+        return default
+    return float(duration_seconds(text))
+
+
+def _health_bound(service: Service) -> float | None:
+    """How long a healthy-wait can take before the daemon must have decided (None: no check)."""
+    check = service.healthcheck
+    if check is None or check.disable or (check.test and check.test[0] == "NONE"):
+        return None
+    interval = _seconds(check.interval, _HEALTH_INTERVAL)
+    timeout = _seconds(check.timeout, _HEALTH_TIMEOUT)
+    retries = check.retries if check.retries is not None else _HEALTH_RETRIES
+    start = _seconds(check.start_period, 0.0)
+    # start period, then every try (interval + its timeout), plus one interval of slack.
+    return start + (retries + 1) * (interval + timeout)
+
+
+@dataclass
+class _ServiceState:
+    """What the plan does to one service, for the services planned after it."""
+
+    # Nodes after which all the service's containers are (re)started.
+    start_nodes: list[int] = field(default_factory=list)
+    # Nodes after which each container exists under its final name (for network_mode/volumes_from).
+    ready_nodes: list[int] = field(default_factory=list)
+    replicas: dict[int, str] = field(default_factory=dict)  # number -> final container name
+    recreated: bool = False
+    running: bool = False  # every kept container will be running (untouched or started)
+
+
+class _UpPlanner:
+    def __init__(self, project: Project, observed: ObservedState, options: UpOptions) -> None:
+        self.project = project
+        self.observed = observed
+        self.options = options
+        self.plan = Plan()
+        self.graph = ServiceGraph(project.services)
+        self.scope = self.graph.select(options.services, no_deps=options.no_deps)
+        self.scope_set = set(self.scope)
+        # container id -> nodes that must run before it may be removed (its stop, disconnects)
+        self.released: dict[str, list[int]] = {}
+        self.stopped: set[str] = set()
+        self.network_nodes: dict[str, int] = {}  # network key -> CreateNetwork node
+        # container id -> (network key, DisconnectNetwork node) for networks recreated under it
+        self.disconnected: dict[str, list[tuple[str, int]]] = {}
+        self.was_running: set[str] = set()  # containers stopped only because a network is recreated
+        self.volume_nodes: dict[str, int] = {}
+        self.image_nodes: dict[str, int] = {}  # image ref -> Build/Pull node
+        self.rebuilt: dict[str, str] = {}  # image ref -> why the image will be new
+        self.services: dict[str, _ServiceState] = {}
+        self._wait_cache: dict[tuple[str, str], int] = {}  # (dependent, dependency) -> WaitCondition
+
+    # ---- entry point ---------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        self._check_options()
+        self._networks()
+        self._volumes()
+        if not self.options.images_ready:
+            self._images()
+        for name in self.scope:
+            self._service(name)
+        self._orphans()
+        return self.plan
+
+    def _check_options(self) -> None:
+        if self.options.force_recreate and self.options.no_recreate:
+            raise UsageError("--force-recreate and --no-recreate cannot be combined")
+        for name, count in sorted(self.options.scale.items()):
+            if name not in self.project.services:
+                known = ", ".join(sorted(self.project.services)) or "none"
+                raise UsageError(f"--scale {name}={count}: no such service", hint=f"services: {known}")
+            if count < 0:
+                raise UsageError(f"--scale {name}={count}: the number of replicas cannot be negative")
+        for name in self.scope:
+            svc = self.project.services[name]
+            if svc.container_name and self._replicas(name) > 1:
+                raise StackFileError(
+                    f"service {name} sets container_name {svc.container_name!r} "
+                    f"but asks for {self._replicas(name)} replicas; a name can only be used once",
+                    path=f"services.{name}.container_name",
+                    hint="remove container_name or run a single replica",
+                )
+
+    def _replicas(self, name: str) -> int:
+        return self.options.scale.get(name, self.project.services[name].replicas)
+
+    # ---- networks and volumes ---------------------------------------------------------------
+
+    def _network(self, key: str) -> Network:
+        network = self.project.networks.get(key)
+        if network is not None:
+            return network
+        if key == "default":
+            return Network()
+        users = sorted(n for n in self.scope if key in self.project.services[n].networks)
+        raise StackFileError(
+            f"service {users[0] if users else '?'} uses network {key!r}, which is not declared",
+            path=f"services.{users[0]}.networks" if users else "networks",
+            hint=f"declare it under the top-level networks: key ({key}: {{}})",
+        )
+
+    def _scope_network_keys(self) -> list[str]:
+        keys: set[str] = set()
+        for name in self.scope:
+            if self._replicas(name) > 0:
+                keys.update(service_networks(self.project.services[name]))
+        return sorted(keys)
+
+    def _observed_network(self, name: str) -> ObservedNetwork | None:
+        return next((n for n in self.observed.networks if n.name == name), None)
+
+    def _networks(self) -> None:
+        for key in self._scope_network_keys():
+            network = self._network(key)
+            name = network_name(self.project.name, key, network)
+            if network.external:
+                if name not in self.observed.external_networks:
+                    raise ResourceNotFoundError(
+                        f"network {name} is declared as external (networks.{key}) but does not exist",
+                        hint=f"create it first (docker network create {name}) or remove `external: true`",
+                    )
+                continue
+            found = self._observed_network(name)
+            config_hash = network_config_hash(network)
+            if found is None:
+                self.network_nodes[key] = self._create_network(key, name, network, config_hash, [], "missing")
+            elif not L.is_owned(found.labels, self.project.name):
+                self.plan.warnings.append(
+                    f"network {name} exists but was not created by stack for project {self.project.name}; "
+                    "using it as it is (set `external: true` to make that explicit)"
+                )
+            elif found.config_hash and found.config_hash != config_hash:
+                if self.options.no_recreate:
+                    self.plan.warnings.append(
+                        f"network {name} has changed configuration; not recreated because of --no-recreate"
+                    )
+                    continue
+                self._recreate_network(key, name, network, config_hash, found)
+
+    def _create_network(
+        self, key: str, name: str, network: Network, config_hash: str, deps: list[int], cause: str
+    ) -> int:
+        ipam = network.ipam.model_dump(mode="json", exclude_none=True) if network.ipam else None
+        node = self.plan.add(
+            Op.CREATE_NETWORK,
+            f"network:{key}",
+            cause,
+            deps,
+            key=key,
+            name=name,
+            driver=network.driver,
+            driver_opts=dict(network.driver_opts or {}),
+            ipam=ipam or None,
+            internal=bool(network.internal),
+            attachable=bool(network.attachable),
+            enable_ipv6=network.enable_ipv6,
+            labels=L.network_labels(self.project.name, key, config_hash, network.labels),
+        )
+        return node.id
+
+    def _recreate_network(
+        self, key: str, name: str, network: Network, config_hash: str, found: ObservedNetwork
+    ) -> None:
+        ours = {c.id for c in self.observed.containers}
+        foreign = sorted(n for cid, n in found.attached_containers.items() if cid not in ours)
+        if foreign:
+            raise ResourceNotFoundError(
+                f"network {name} (networks.{key}) has a changed configuration, but containers of "
+                f"other projects are attached to it: {', '.join(foreign)}",
+                hint=f"disconnect them (docker network disconnect {name} CONTAINER) and run up again, "
+                f"or keep the network's previous configuration",
+            )
+        cause = f"network {key} config changed"
+        disconnects: list[int] = []
+        attached = [c for c in self._sorted_containers(self.observed.containers) if name in c.networks]
+        for container in attached:
+            was_running = container.running and container.id not in self.stopped
+            stop = self._stop(container, cause)
+            node = self.plan.add(
+                Op.DISCONNECT_NETWORK,
+                self._resource(container),
+                f"network {key} recreated",
+                [stop] if stop else [],
+                container=container.name,
+                container_id=container.id,
+                service=container.service,
+                number=container.number,
+                network=name,
+                network_key=key,
+            )
+            self.released.setdefault(container.id, []).append(node.id)
+            self.disconnected.setdefault(container.id, []).append((key, node.id))
+            if was_running:
+                self.was_running.add(container.id)
+            disconnects.append(node.id)
+        removed = self.plan.add(
+            Op.REMOVE_NETWORK, f"network:{key}", cause, disconnects, key=key, name=name, id=found.id
+        )
+        self.network_nodes[key] = self._create_network(key, name, network, config_hash, [removed.id], cause)
+        # Containers no service of this `up` takes care of go back as they were: reconnected,
+        # and started again if they were running.  The services of this `up` reconnect theirs.
+        for container in attached:
+            orphan = not container.one_off and container.service not in self._known_services()
+            if (container.service in self.scope_set and not container.one_off) or (
+                orphan and self.options.remove_orphans
+            ):
+                continue
+            connects = self._reconnect(container)
+            if container.id in self.was_running and not self.options.no_start:
+                self.plan.add(
+                    Op.START_CONTAINER,
+                    self._resource(container),
+                    f"network {key} recreated",
+                    connects,
+                    service=container.service,
+                    number=container.number,
+                    container=container.name,
+                )
+
+    def _known_services(self) -> set[str]:
+        return set(self.project.services) | set(self.project.disabled_services)
+
+    def _reconnect(self, container: ObservedContainer) -> list[int]:
+        """Connect a container again to the networks recreated under it; the connect nodes."""
+        nodes: list[int] = []
+        for key, disconnect in self.disconnected.pop(container.id, []):
+            node = self.plan.add(
+                Op.CONNECT_NETWORK,
+                self._resource(container),
+                f"network {key} recreated",
+                [disconnect, self.network_nodes[key]],
+                service=container.service,
+                number=container.number,
+                container=container.name,
+                container_id=container.id,
+                network=network_name(self.project.name, key, self._network(key)),
+                network_key=key,
+            )
+            nodes.append(node.id)
+        return nodes
+
+    def _volumes(self) -> None:
+        keys: set[str] = set()
+        for name in self.scope:
+            if self._replicas(name) > 0:
+                keys.update(service_volume_keys(self.project, self.project.services[name]))
+        for key in sorted(keys):
+            volume: Volume = self.project.volumes[key]
+            name = volume_name(self.project.name, key, volume)
+            if volume.external:
+                if name not in self.observed.external_volumes:
+                    raise ResourceNotFoundError(
+                        f"volume {name} is declared as external (volumes.{key}) but does not exist",
+                        hint=f"create it first (docker volume create {name}) or remove `external: true`",
+                    )
+                continue
+            found: ObservedVolume | None = next((v for v in self.observed.volumes if v.name == name), None)
+            if found is None:
+                node = self.plan.add(
+                    Op.CREATE_VOLUME,
+                    f"volume:{key}",
+                    "missing",
+                    key=key,
+                    name=name,
+                    driver=volume.driver,
+                    driver_opts=dict(volume.driver_opts or {}),
+                    labels=L.volume_labels(self.project.name, key, volume.labels),
+                )
+                self.volume_nodes[key] = node.id
+            elif not L.is_owned(found.labels, self.project.name):
+                self.plan.warnings.append(
+                    f"volume {name} already exists but was not created by stack for project "
+                    f"{self.project.name}; using it (set `external: true` to make that explicit)"
+                )
+
+    # ---- images ------------------------------------------------------------------------------
+
+    def _images(self) -> None:
+        for name in sorted(self.scope):
+            svc = self.project.services[name]
+            if self._replicas(name) == 0:
+                continue
+            ref = service_image(self.project.name, name, svc)
+            if ref in self.image_nodes:
+                continue
+            present = self.observed.images.get(ref) is not None
+            policy = svc.pull_policy or "missing"
+            op: Op | None = None
+            cause = ""
+            if svc.build is not None and (policy == "build" or self.options.build == "always"):
+                op, cause = (
+                    Op.BUILD_IMAGE,
+                    "--build" if self.options.build == "always" else "pull_policy: build",
+                )
+            elif svc.build is None and policy == "always":
+                op, cause = Op.PULL_IMAGE, "pull_policy: always"
+            elif not present:
+                if svc.build is not None and self.options.build != "never":
+                    op, cause = Op.BUILD_IMAGE, "image not found"
+                elif policy == "never":
+                    raise ResourceNotFoundError(
+                        f"service {name}: image {ref} is not on the daemon and pull_policy is never",
+                        hint=f"build or load the image first, or change services.{name}.pull_policy",
+                    )
+                else:
+                    op, cause = Op.PULL_IMAGE, "image not found"
+            if op is None:
+                continue
+            args: dict[str, Any] = {"image": ref, "service": name}
+            if op is Op.BUILD_IMAGE:
+                args["labels"] = {L.PROJECT: self.project.name, L.SERVICE: name}
+            node = self.plan.add(op, f"image:{ref}", cause, **args)
+            self.image_nodes[ref] = node.id
+            self.rebuilt[ref] = "image rebuilt" if op is Op.BUILD_IMAGE else "image pulled"
+
+    # ---- services ----------------------------------------------------------------------------
+
+    def _service(self, name: str) -> None:
+        svc = self.project.services[name]
+        state = _ServiceState()
+        self.services[name] = state
+        ref = service_image(self.project.name, name, svc)
+        config_hash = service_config_hash(svc)
+        containers = self.observed.service_containers(name)
+        desired = self._replicas(name)
+
+        reasons = {c.id: self._recreate_reason(name, svc, c, ref, config_hash) for c in containers}
+        # Two containers with one number: what an interrupted recreate leaves behind (the
+        # new one under its temporary name).  Keep the best one, remove the others first.
+        renamed_after: dict[int, list[int]] = {}
+        by_number: dict[int, list[ObservedContainer]] = {}
+        for c in containers:
+            by_number.setdefault(c.number, []).append(c)
+        for number, group in sorted(by_number.items()):
+            if len(group) < 2:
+                continue
+            final = service_container_name(self.project.name, name, svc, number)
+            keeper = min(group, key=lambda c: (reasons[c.id] is not None, c.name != final, -c.created, c.name))
+            for c in sorted(group, key=lambda c: c.name):
+                if c is not keeper:
+                    cause = f"duplicate of replica {number} (left by an interrupted recreate)"
+                    renamed_after.setdefault(number, []).append(self._remove(c, cause))
+            containers = [c for c in containers if c.number != number or c is keeper]
+
+        # Scale down: out-of-date replicas go first, then the highest numbers.
+        by_removal = sorted(containers, key=lambda c: (reasons[c.id] is None, -c.number, c.name))
+        excess = max(0, len(containers) - desired)
+        removed = by_removal[:excess]
+        kept = sorted(by_removal[excess:], key=lambda c: (c.number, c.name))
+        for container in sorted(removed, key=lambda c: (c.number, c.name)):
+            why = reasons[container.id]
+            cause = f"scale down to {desired}" + (f", out of date ({why})" if why else "")
+            self._remove(container, cause)
+
+        create_deps = self._create_deps(name, svc, ref)
+        restart = self._restart_cause(name)
+        for container in kept:
+            why = reasons[container.id]
+            if why is not None:
+                # After the duplicates are gone: one may hold the temporary name.
+                deps = [*create_deps, *renamed_after.get(container.number, [])]
+                self._replace(name, svc, container, why, config_hash, ref, deps, state)
+                continue
+            number = container.number
+            resource = f"service:{name}:{number}"
+            current_name = container.name
+            before: list[int] = []
+            final = service_container_name(self.project.name, name, svc, number)
+            if current_name != final:
+                rename = self.plan.add(
+                    Op.RENAME_CONTAINER,
+                    resource,
+                    "named by an interrupted recreate",
+                    renamed_after.get(number, []),
+                    service=name,
+                    number=number,
+                    container=current_name,
+                    container_id=container.id,
+                    new_name=final,
+                )
+                before, current_name = [rename.id], final
+                state.ready_nodes.append(rename.id)
+            state.replicas[number] = current_name
+            state.running = True
+            cause = ""
+            if container.id in self.disconnected:
+                cause = f"network {', '.join(key for key, _ in self.disconnected[container.id])} recreated"
+                before += self._reconnect(container)
+            elif not container.running:
+                cause = "container is stopped"
+            before += self._connect_missing(name, svc, container, current_name, before)
+            if self.options.no_start:
+                continue
+            if cause:
+                state.start_nodes.append(self._start(name, svc, number, current_name, before, cause))
+            elif restart is not None:
+                node = self.plan.add(
+                    Op.RESTART_CONTAINER,
+                    resource,
+                    restart,
+                    [*before, *self._waits(name, only_restart=True)],
+                    service=name,
+                    number=number,
+                    container=current_name,
+                    timeout=stop_timeout(svc, self.options.timeout),
+                )
+                state.start_nodes.append(node.id)
+
+        highest = max((c.number for c in containers), default=0)
+        for number in range(highest + 1, highest + 1 + max(0, desired - len(containers))):
+            cause = "no existing container" if not containers else f"scale up to {desired}"
+            self._fresh(name, svc, number, cause, config_hash, ref, create_deps, state)
+
+    def _recreate_reason(
+        self, name: str, svc: Service, container: ObservedContainer, ref: str, config_hash: str
+    ) -> str | None:
+        """Why `container` must be replaced, or None when it is current."""
+        if self.options.no_recreate:
+            return None
+        if self.options.force_recreate and (not self.options.services or name in self.options.services):
+            # As Compose: dependencies pulled in by the selection are only recreated when diverged.
+            return "--force-recreate"
+        if container.state == "dead":
+            return "container is dead"
+        if container.config_hash != config_hash:
+            return "config changed" if container.config_hash else "no config hash label"
+        if ref in self.rebuilt:
+            return self.rebuilt[ref]
+        image_id = self.observed.images.get(ref)
+        if image_id is not None and container.image_id and container.image_id != image_id:
+            return "image changed"
+        for provider in self._container_sources(svc):
+            if self.services.get(provider, _ServiceState()).recreated:
+                # Its namespaces or volumes point at the old container, which is going away.
+                return f"service {provider} recreated"
+        return None
+
+    @staticmethod
+    def _namespace_modes(svc: Service) -> dict[str, str]:
+        """`network_mode`/`ipc`/`pid` of the `service:x` form -> x."""
+        modes = {"network_mode": svc.network_mode, "ipc": svc.ipc, "pid": svc.pid}
+        return {k: v.removeprefix("service:") for k, v in modes.items() if v and v.startswith("service:")}
+
+    def _restart_cause(self, name: str) -> str | None:
+        for dep, edge in sorted(self.project.services[name].depends_on.items()):
+            if edge.restart and dep in self.services and self.services[dep].recreated:
+                return f"dependency {dep} recreated (restart: true)"
+        return None
+
+    def _create_deps(self, name: str, svc: Service, ref: str) -> list[int]:
+        deps = [self.network_nodes[k] for k in service_networks(svc) if k in self.network_nodes]
+        deps += [self.volume_nodes[k] for k in service_volume_keys(self.project, svc) if k in self.volume_nodes]
+        if ref in self.image_nodes:
+            deps.append(self.image_nodes[ref])
+        for other in self._container_sources(svc):
+            if other in self.services:
+                deps += self.services[other].ready_nodes
+        return deps
+
+    def _container_sources(self, svc: Service) -> list[str]:
+        found = set(self._namespace_modes(svc).values())
+        found |= {e.split(":", 1)[0] for e in volumes_from(svc) if not e.startswith("container:")}
+        return sorted(found & set(self.project.services))
+
+    def _create_args(
+        self,
+        name: str,
+        svc: Service,
+        number: int,
+        create_name: str,
+        final_name: str,
+        config_hash: str,
+        ref: str,
+    ) -> dict[str, Any]:
+        networks = [
+            {"key": k, "name": network_name(self.project.name, k, self._network(k))} for k in service_networks(svc)
+        ]
+        volumes = {
+            k: volume_name(self.project.name, k, self.project.volumes[k])
+            for k in service_volume_keys(self.project, svc)
+        }
+        args: dict[str, Any] = {
+            "service": name,
+            "number": number,
+            "name": create_name,
+            "final_name": final_name,
+            "image": ref,
+            "config_hash": config_hash,
+            "labels": L.container_labels(self.project, name, number, config_hash, image=ref),
+            "networks": networks,
+            "volumes": volumes,
+            "inherit_volumes_from": None,
+        }
+        for mode, provider in sorted(self._namespace_modes(svc).items()):
+            args[mode] = f"container:{self._first_container(provider)}"
+        sources = []
+        for entry in volumes_from(svc):
+            if entry.startswith("container:"):
+                sources.append(entry.removeprefix("container:"))
+                continue
+            source, _, mode = entry.partition(":")
+            target = self._first_container(source) if source in self.project.services else source
+            sources.append(f"{target}:{mode}" if mode else target)
+        if sources:
+            args["volumes_from"] = sources
+        return args
+
+    def _first_container(self, service: str) -> str:
+        replicas = self.services[service].replicas if service in self.services else {}
+        if replicas:
+            return replicas[min(replicas)]
+        existing = self.observed.service_containers(service)
+        if existing:
+            return existing[0].name
+        return service_container_name(self.project.name, service, self.project.services[service], 1)
+
+    def _connects(self, name: str, number: int, container: str, svc: Service, deps: list[int]) -> list[int]:
+        nodes = []
+        for key in service_networks(svc)[1:]:
+            node = self.plan.add(
+                Op.CONNECT_NETWORK,
+                f"service:{name}:{number}",
+                f"joins network {key}",
+                deps,
+                service=name,
+                number=number,
+                container=container,
+                network=network_name(self.project.name, key, self._network(key)),
+                network_key=key,
+            )
+            nodes.append(node.id)
+        return nodes
+
+    def _fresh(
+        self,
+        name: str,
+        svc: Service,
+        number: int,
+        cause: str,
+        config_hash: str,
+        ref: str,
+        create_deps: list[int],
+        state: _ServiceState,
+    ) -> None:
+        final = service_container_name(self.project.name, name, svc, number)
+        args = self._create_args(name, svc, number, final, final, config_hash, ref)
+        create = self.plan.add(Op.CREATE_CONTAINER, f"service:{name}:{number}", cause, create_deps, **args)
+        connects = self._connects(name, number, final, svc, [create.id])
+        state.ready_nodes.append(create.id)
+        state.replicas[number] = final
+        state.running = True
+        if not self.options.no_start:
+            state.start_nodes.append(self._start(name, svc, number, final, [create.id, *connects], cause))
+
+    def _replace(
+        self,
+        name: str,
+        svc: Service,
+        old: ObservedContainer,
+        cause: str,
+        config_hash: str,
+        ref: str,
+        create_deps: list[int],
+        state: _ServiceState,
+    ) -> None:
+        number = old.number
+        final = service_container_name(self.project.name, name, svc, number)
+        temp = temporary_container_name(old.id, final)
+        resource = f"service:{name}:{number}"
+        args = self._create_args(name, svc, number, temp, final, config_hash, ref)
+        if not self.options.renew_anon_volumes:
+            args["inherit_volumes_from"] = old.id
+        create = self.plan.add(Op.CREATE_CONTAINER, resource, f"recreate: {cause}", create_deps, **args)
+        stop = self._stop(old, f"recreate: {cause}", [create.id])
+        remove = self.plan.add(
+            Op.REMOVE_CONTAINER,
+            resource,
+            f"recreate: {cause}",
+            [create.id, *([stop] if stop else []), *self.released.get(old.id, [])],
+            service=name,
+            number=number,
+            container=old.name,
+            container_id=old.id,
+            remove_volumes=False,
+        )
+        rename = self.plan.add(
+            Op.RENAME_CONTAINER,
+            resource,
+            f"recreate: {cause}",
+            [create.id, remove.id],
+            service=name,
+            number=number,
+            container=temp,
+            new_name=final,
+        )
+        connects = self._connects(name, number, final, svc, [rename.id])
+        state.ready_nodes.append(rename.id)
+        state.replicas[number] = final
+        state.recreated = True
+        state.running = True
+        if not self.options.no_start:
+            state.start_nodes.append(
+                self._start(name, svc, number, final, [rename.id, *connects], f"recreate: {cause}")
+            )
+
+    def _connect_missing(
+        self, name: str, svc: Service, container: ObservedContainer, current_name: str, deps: list[int]
+    ) -> list[int]:
+        """Connect a current container to the project networks it lacks (e.g. a replacement
+        left unconnected by an interrupted recreate)."""
+        nodes: list[int] = []
+        for key in service_networks(svc):
+            network = network_name(self.project.name, key, self._network(key))
+            if network in container.networks:
+                continue
+            node = self.plan.add(
+                Op.CONNECT_NETWORK,
+                f"service:{name}:{container.number}",
+                f"not connected to network {key}",
+                [*deps, *([self.network_nodes[key]] if key in self.network_nodes else [])],
+                service=name,
+                number=container.number,
+                container=current_name,
+                container_id=container.id,
+                network=network,
+                network_key=key,
+            )
+            nodes.append(node.id)
+        return nodes
+
+    def _start(self, name: str, svc: Service, number: int, container: str, deps: list[int], cause: str) -> int:
+        node = self.plan.add(
+            Op.START_CONTAINER,
+            f"service:{name}:{number}",
+            cause,
+            [*deps, *self._waits(name)],
+            service=name,
+            number=number,
+            container=container,
+        )
+        return node.id
+
+    def _waits(self, name: str, *, only_restart: bool = False) -> list[int]:
+        """One WaitCondition node per depends_on edge of `name` (cached per edge)."""
+        nodes: list[int] = []
+        for dep, edge in sorted(self.project.services[name].depends_on.items()):
+            if only_restart and not edge.restart:
+                continue
+            if dep not in self.scope_set or dep not in self.services:
+                continue  # --no-deps, or an optional dependency that is not enabled
+            dep_state = self.services[dep]
+            if not dep_state.running:
+                continue  # scaled to zero: nothing to wait for
+            key = (name, dep)
+            cached = self._wait_cache.get(key)
+            if cached is None:
+                timeout = self.options.wait_timeout
+                if timeout is None and edge.condition == "service_healthy":
+                    timeout = _health_bound(self.project.services[dep])
+                node = self.plan.add(
+                    Op.WAIT_CONDITION,
+                    f"service:{dep}",
+                    f"{name} depends on {dep} ({edge.condition})",
+                    dep_state.start_nodes,
+                    service=dep,
+                    dependent=name,
+                    condition=edge.condition,
+                    required=edge.required,
+                    timeout=timeout,
+                    containers=[dep_state.replicas[n] for n in sorted(dep_state.replicas)],
+                )
+                cached = self._wait_cache[key] = node.id
+            nodes.append(cached)
+        return nodes
+
+    # ---- removal -----------------------------------------------------------------------------
+
+    def _stop(self, container: ObservedContainer, cause: str, deps: list[int] | None = None) -> int | None:
+        """Stop a running container once; the node id, or None when it is not running."""
+        if not container.running or container.id in self.stopped:
+            return None
+        node = self.plan.add(
+            Op.STOP_CONTAINER,
+            self._resource(container),
+            cause,
+            deps,
+            service=container.service,
+            number=container.number,
+            container=container.name,
+            container_id=container.id,
+            timeout=stop_timeout(self._definition(container.service), self.options.timeout),
+        )
+        self.stopped.add(container.id)
+        self.released.setdefault(container.id, []).append(node.id)
+        return node.id
+
+    def _remove(self, container: ObservedContainer, cause: str) -> int:
+        self._stop(container, cause)
+        return self.plan.add(
+            Op.REMOVE_CONTAINER,
+            self._resource(container),
+            cause,
+            self.released.get(container.id, []),
+            service=container.service,
+            number=container.number,
+            container=container.name,
+            container_id=container.id,
+            remove_volumes=False,
+        ).id
+
+    def _definition(self, service: str) -> Service | None:
+        return self.project.services.get(service) or self.project.disabled_services.get(service)
+
+    @staticmethod
+    def _resource(container: ObservedContainer) -> str:
+        if container.one_off:
+            return f"service:{container.service}:{container.name}"
+        return f"service:{container.service}:{container.number}"
+
+    @staticmethod
+    def _sorted_containers(containers: tuple[ObservedContainer, ...]) -> list[ObservedContainer]:
+        return sorted(containers, key=lambda c: (c.service, c.one_off, c.number, c.name))
+
+    def _orphans(self) -> None:
+        known = self._known_services()
+        orphans = [
+            c for c in self._sorted_containers(self.observed.containers) if not c.one_off and c.service not in known
+        ]
+        if not orphans:
+            return
+        if not self.options.remove_orphans:
+            names = ", ".join(c.name for c in orphans)
+            self.plan.warnings.append(
+                f"found orphan containers ({names}) for project {self.project.name}: their services are "
+                "no longer in the stack file; run up with --remove-orphans to remove them"
+            )
+            return
+        for container in orphans:
+            self._remove(container, "orphan (service no longer in the stack file)")
+
+
+def plan_up(project: Project, observed: ObservedState, options: UpOptions | None = None) -> Plan:
+    """Everything `up` must do to make the daemon match `project`; empty when it already does.
+
+    In one pass, a service whose image this plan builds or pulls has its containers recreated
+    (the new image id cannot be known before).  For Compose's exact behaviour (recreate only
+    when the id changed), run `plan_images` first, observe again, then call this with
+    `images_ready=True`.
+    """
+    return _UpPlanner(project, observed, options or UpOptions()).run()
+
+
+def plan_images(project: Project, observed: ObservedState, options: UpOptions | None = None) -> Plan:
+    """Only the BuildImage/PullImage nodes `up` needs (the first phase of a two-phase up)."""
+    planner = _UpPlanner(project, observed, options or UpOptions())
+    planner._check_options()
+    planner._images()
+    return planner.plan
+
+
+# ---- down ----------------------------------------------------------------------------------------
+
+
+def plan_down(observed: ObservedState, options: DownOptions | None = None, project: Project | None = None) -> Plan:
+    """Stop and remove what belongs to the project, from labels alone when `project` is None.
+
+    With a project: dependents stop before their dependencies; orphans are only removed with
+    `--remove-orphans`; only volumes declared in the file are removed (with -v).  External
+    networks and volumes are never removed; neither is anything without our project label.
+    """
+    options = options or DownOptions()
+    plan = Plan()
+    name = observed.project
+    containers = sorted(observed.containers, key=lambda c: (c.service, c.one_off, c.number, c.name))
+    known: set[str] | None = None
+    graph: ServiceGraph | None = None
+    every: dict[str, Service] = {}
+    if project is not None:
+        every = {**project.disabled_services, **project.services}
+        known = set(every)
+        graph = ServiceGraph(every)
+
+    kept: list[ObservedContainer] = []
+    if known is not None and not options.remove_orphans:
+        orphans = [c for c in containers if c.service not in known]
+        if orphans:
+            plan.warnings.append(
+                f"found orphan containers ({', '.join(c.name for c in orphans)}) for project {name}: "
+                "left alone; run down with --remove-orphans to remove them too"
+            )
+            kept = orphans
+            containers = [c for c in containers if c.service in known]
+
+    def resource(c: ObservedContainer) -> str:
+        return f"service:{c.service}:{c.name}" if c.one_off else f"service:{c.service}:{c.number}"
+
+    if graph is None:
+        # No stack file: the depends-on label of each container tells the order.
+        needs = {c.service: [d for d in c.labels.get(L.DEPENDS_ON, "").split(",") if d] for c in containers}
+        stand_ins = {svc: Service.model_validate({"depends_on": {d: {} for d in deps}}) for svc, deps in needs.items()}
+        try:
+            graph = ServiceGraph(stand_ins)
+        except StackError:
+            graph = ServiceGraph({svc: Service() for svc in needs})  # a cycle in labels: no order
+    # Stop in reverse dependency order: a service stops after everything that depends on it.
+    order = graph.topological_order()
+    rank = {svc: i for i, svc in enumerate(order)}
+    containers.sort(key=lambda c: (-rank.get(c.service, -1), c.service, c.one_off, c.number, c.name))
+    stops: dict[str, list[int]] = {}
+    removals: list[int] = []
+    for c in containers:
+        deps: list[int] = []
+        if c.service in rank:
+            for dependent in graph.dependents(c.service):
+                deps += stops.get(dependent, [])
+        stop_id: int | None = None
+        if c.running:
+            stop_id = plan.add(
+                Op.STOP_CONTAINER,
+                resource(c),
+                "down",
+                deps,
+                service=c.service,
+                number=c.number,
+                container=c.name,
+                container_id=c.id,
+                timeout=stop_timeout(every.get(c.service), options.timeout),
+            ).id
+            stops.setdefault(c.service, []).append(stop_id)
+        removals.append(
+            plan.add(
+                Op.REMOVE_CONTAINER,
+                resource(c),
+                "down",
+                [stop_id] if stop_id else deps,
+                service=c.service,
+                number=c.number,
+                container=c.name,
+                container_id=c.id,
+                remove_volumes=options.remove_volumes,
+            ).id
+        )
+
+    busy = {net for c in kept for net in c.networks}
+    for network in sorted(observed.networks, key=lambda n: n.name):
+        if not L.is_owned(network.labels, name):
+            continue
+        declared = project.networks.get(network.key) if project is not None else None
+        if declared is not None and declared.external:
+            continue
+        if network.name in busy:
+            plan.warnings.append(f"network {network.name} is kept: orphan containers still use it")
+            continue
+        plan.add(
+            Op.REMOVE_NETWORK,
+            f"network:{network.key or network.name}",
+            "down",
+            removals,
+            key=network.key,
+            name=network.name,
+            id=network.id,
+        )
+
+    if options.remove_volumes:
+        for volume in sorted(observed.volumes, key=lambda v: v.name):
+            if not L.is_owned(volume.labels, name):
+                continue
+            if project is not None:
+                declared_volume = project.volumes.get(volume.key)
+                if declared_volume is None or declared_volume.external:
+                    continue
+            plan.add(
+                Op.REMOVE_VOLUME,
+                f"volume:{volume.key or volume.name}",
+                "down -v",
+                removals,
+                key=volume.key,
+                name=volume.name,
+            )
+
+    if options.rmi is not None:
+        for ref in _images_to_remove(observed, options, project):
+            plan.add(Op.REMOVE_IMAGE, f"image:{ref}", f"down --rmi {options.rmi}", removals, image=ref)
+    return plan
+
+
+def _images_to_remove(observed: ObservedState, options: DownOptions, project: Project | None) -> list[str]:
+    refs: set[str] = set()
+    if project is not None:
+        for svc_name, svc in {**project.disabled_services, **project.services}.items():
+            if options.rmi == "all" or not svc.image:
+                refs.add(service_image(project.name, svc_name, svc))
+    else:
+        for c in observed.containers:
+            ref = c.labels.get(L.IMAGE)
+            if not ref:
+                continue
+            if options.rmi == "all" or ref == default_image_name(observed.project, c.service):
+                refs.add(ref)
+    # Skip what the engine looked up and found absent.
+    return sorted(r for r in refs if not (r in observed.images and observed.images[r] is None))

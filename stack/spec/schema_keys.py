@@ -1,0 +1,48 @@
+"""The Compose Specification's JSON schema, vendored: the known keys and types of a stack file.
+
+`compose-spec.json` next to this module is compose-spec/compose-spec's schema (Apache-2.0).
+It is loaded once, lazily; `validation` walks it to reject unknown keys and wrong types with
+their position, so the list of valid keys is never written out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_FILE = Path(__file__).with_name("compose-spec.json")
+
+Schema = dict[str, Any]
+
+
+@cache
+def compose_schema() -> Schema:
+    """The whole schema document (parsed once per process)."""
+    data: Schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def resolve(schema: Schema) -> Schema:
+    """Follow a `$ref` (only local `#/definitions/...` refs occur in the Compose schema)."""
+    while "$ref" in schema:
+        ref: str = schema["$ref"]
+        node: Any = compose_schema()
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def known_keys(schema: Schema) -> list[str]:
+    """The property names a mapping schema accepts (for "did you mean" suggestions)."""
+    keys: list[str] = list(resolve(schema).get("properties", {}))
+    for branch in resolve(schema).get("oneOf", []) + resolve(schema).get("anyOf", []):
+        keys.extend(k for k in known_keys(branch) if k not in keys)
+    return keys
+
+
+def service_keys() -> list[str]:
+    """Every key a service may have."""
+    return known_keys(compose_schema()["definitions"]["service"])

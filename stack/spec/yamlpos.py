@@ -1,0 +1,324 @@
+"""Read one YAML stack file into plain Python data, remembering where every key was.
+
+libyaml (CParser) composes the node graph, which carries line/column marks for free; we
+then walk the nodes once, turning them into dict/list/str/int/float/bool/None and
+recording each mapping key's and sequence item's position in a SourceMap.
+
+Scalars are resolved as Compose's YAML library (go-yaml v3, YAML 1.2 core schema) does,
+not as PyYAML's YAML 1.1 resolver would: `yes`/`on` stay strings, `80:80` is a string
+(not the sexagesimal 4880), `0777` is octal 511, timestamps stay strings.
+
+Also handled here: anchors/aliases, merge keys (`<<: *x`, `<<: [*a, *b]`), duplicate keys
+(an error, as in Compose), and the `!reset` / `!override` tags (stripped from the data and
+recorded by key path in `Document.tags` for the merge step).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+from yaml._yaml import CParser
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from stack.errors import Location, StackFileError
+from stack.spec.sourcemap import KeyPath, SourceMap, format_path
+
+__all__ = ["Document", "Tag", "load_yaml"]
+
+Tag = Literal["reset", "override"]
+
+# Expanding aliases can blow a small file up exponentially ("billion laughs"); stop early.
+MAX_NODES = 2_000_000
+MAX_DEPTH = 100
+
+_Y = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = _Y + "str", _Y + "int", _Y + "float", _Y + "bool", _Y + "null"
+_MAP, _SEQ, _MERGE, _TIMESTAMP = _Y + "map", _Y + "seq", _Y + "merge", _Y + "timestamp"
+
+# go-yaml v3's table of plain scalars with a fixed meaning.
+_PLAIN_CONSTANTS: dict[str, Any] = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+    "": None,
+    "~": None,
+    "null": None,
+    "Null": None,
+    "NULL": None,
+    ".nan": math.nan,
+    ".NaN": math.nan,
+    ".NAN": math.nan,
+    ".inf": math.inf,
+    ".Inf": math.inf,
+    ".INF": math.inf,
+    "+.inf": math.inf,
+    "+.Inf": math.inf,
+    "+.INF": math.inf,
+    "-.inf": -math.inf,
+    "-.Inf": -math.inf,
+    "-.INF": -math.inf,
+}
+_INT_RE = re.compile(r"[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_PLAIN = "!stack-plain"
+_NUMBER_START = frozenset("0123456789+-.")
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass
+class Document:
+    """One parsed stack file: plain data plus the tags that steer merging."""
+
+    file: str
+    data: Any
+    text: str
+    tags: dict[KeyPath, Tag] = field(default_factory=dict)
+    start: Location | None = None  # where the top-level node begins
+
+
+class _Composer(CParser, yaml.resolver.BaseResolver):
+    """libyaml's composer with no implicit resolvers: we resolve plain scalars ourselves."""
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        yaml.resolver.BaseResolver.__init__(self)
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        # Mark untagged plain scalars so that `5` and `!!str 5` stay distinguishable.
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+def _excerpt(text: str, line: int, column: int) -> str:
+    """The 1-based `line` of `text` with a caret under `column` (1-based)."""
+    lines = text.splitlines()
+    if not lines or line < 1:
+        return ""
+    if line > len(lines):  # the problem is at the end of the file: show its last line
+        line, column = len(lines), len(lines[-1]) + 1
+    src = lines[line - 1].replace("\t", " ")
+    return f"  {line:>4} | {src}\n       | {' ' * max(column - 1, 0)}^"
+
+
+def resolve_plain(value: str) -> Any:
+    """A plain (unquoted) scalar's value under go-yaml v3's rules."""
+    if value in _PLAIN_CONSTANTS:
+        return _PLAIN_CONSTANTS[value]
+    if value[0] not in _NUMBER_START:
+        return value
+    plain = value.replace("_", "")
+    if _INT_RE.fullmatch(plain):
+        sign = -1 if plain[0] == "-" else 1
+        digits = plain.lstrip("+-")
+        if len(digits) > 1 and digits[0] == "0" and digits[1] not in "bBoOxX":
+            number = int(digits, 8)
+        else:
+            number = int(digits, 0)
+        number *= sign
+        if -_INT64_MAX - 1 <= number <= _INT64_MAX:
+            return number
+        return float(number)
+    if _FLOAT_RE.fullmatch(plain):
+        return float(plain)
+    return value
+
+
+class _Builder:
+    """One walk over a composed node graph."""
+
+    def __init__(self, file: str, text: str, smap: SourceMap) -> None:
+        self.file = file
+        self.text = text
+        self.smap = smap
+        self.tags: dict[KeyPath, Tag] = {}
+        self.budget = MAX_NODES
+        self.active: set[int] = set()  # collection nodes being built (alias cycle check)
+
+    def fail(self, node: Node, path: KeyPath, message: str, hint: str | None = None) -> StackFileError:
+        mark = node.start_mark
+        return StackFileError(
+            message,
+            location=Location(self.file, mark.line + 1, mark.column + 1),
+            path=format_path(path) or None,
+            hint=hint,
+            excerpt=_excerpt(self.text, mark.line + 1, mark.column + 1) or None,
+        )
+
+    def loc(self, node: Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def build(self, node: Node, path: KeyPath) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self.fail(
+                node,
+                path,
+                f"the document expands to more than {MAX_NODES} nodes",
+                "check anchors and aliases",
+            )
+        tag = node.tag
+        if tag == _PLAIN:
+            return resolve_plain(node.value)
+        if tag[0] == "!":
+            if tag in ("!reset", "!override"):
+                self.tags[path] = "reset" if tag == "!reset" else "override"
+            elif tag != "!":
+                raise self.fail(node, path, f"unknown YAML tag {tag!r}", "accepted tags: !reset, !override")
+            if isinstance(node, ScalarNode):
+                return resolve_plain(node.value) if not node.style else node.value
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, SequenceNode):
+            self.enter(node, path)
+            items = []
+            add, file = self.smap.add_position, self.file
+            for i, item in enumerate(node.value):
+                item_path = (*path, i)
+                mark = item.start_mark
+                add(item_path, file, mark.line + 1, mark.column + 1)
+                items.append(self.build(item, item_path))
+            self.active.discard(id(node))
+            return items
+        raise self.fail(node, path, "unsupported YAML node")  # pragma: no cover - yaml has 3 kinds
+
+    def scalar(self, node: ScalarNode, path: KeyPath) -> Any:
+        tag = node.tag
+        value: str = node.value
+        if tag == _PLAIN:
+            return resolve_plain(value)
+        if tag == _STR:
+            return value
+        try:
+            if tag == _INT:
+                resolved = resolve_plain(value)
+                if isinstance(resolved, int) and not isinstance(resolved, bool):
+                    return resolved
+            elif tag == _FLOAT:
+                resolved = resolve_plain(value)
+                if isinstance(resolved, int | float) and not isinstance(resolved, bool):
+                    return float(resolved)
+            elif tag == _BOOL:
+                resolved = resolve_plain(value)
+                if isinstance(resolved, bool):
+                    return resolved
+            elif tag == _NULL:
+                if value in ("", "~", "null", "Null", "NULL"):
+                    return None
+            elif tag == _TIMESTAMP:
+                return value
+            else:
+                raise self.fail(node, path, f"unsupported YAML tag {tag!r}")
+        except ValueError:
+            pass
+        raise self.fail(node, path, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}")
+
+    def enter(self, node: Node, path: KeyPath) -> None:
+        """Refuse aliases that contain themselves and absurd nesting (both would recurse forever)."""
+        if id(node) in self.active:
+            raise self.fail(node, path, "an alias refers to a node that contains it (a recursive structure)")
+        if len(path) > MAX_DEPTH:
+            raise self.fail(node, path, f"the document is nested more than {MAX_DEPTH} levels deep")
+        self.active.add(id(node))
+
+    def mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        self.enter(node, path)
+        try:
+            return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merges: list[Node] = []
+        add, file = self.smap.add_position, self.file
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(key_node, path, "a mapping key must be a plain string, not a list or mapping")
+            key = key_node.value
+            if (key == "<<" and key_node.tag == _PLAIN) or key_node.tag == _MERGE:
+                merges.append(value_node)
+                continue
+            if key in result:
+                first = self.smap.locate((*path, key))
+                where = f" (first defined at line {first.line})" if first and first.line else ""
+                raise self.fail(key_node, (*path, key), f"duplicate key {key!r}{where}")
+            key_path = (*path, key)
+            mark = key_node.start_mark
+            add(key_path, file, mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, key_path)
+        if merges:
+            self.apply_merges(result, merges, path)
+        return result
+
+    def apply_merges(self, result: dict[str, Any], merges: list[Node], path: KeyPath) -> None:
+        # Keys written in the mapping win over merged ones; among merged sources, earlier wins.
+        sources: list[Node] = []
+        for value_node in merges:
+            if isinstance(value_node, SequenceNode):
+                sources.extend(value_node.value)
+            else:
+                sources.append(value_node)
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise self.fail(
+                    source, path, "a merge key (<<) takes a mapping or a list of mappings", "use <<: *anchor"
+                )
+            # Build the merged mapping against a scratch map so that its positions never
+            # overwrite those of keys written here.
+            outer, self.smap = self.smap, SourceMap()
+            try:
+                merged = self.mapping(source, path)
+                scratch = self.smap
+            finally:
+                self.smap = outer
+            depth = len(path)
+            for key_path, loc in scratch.items():
+                if len(key_path) > depth and key_path[depth] not in result:
+                    outer.add(key_path, loc)
+            for key, value in merged.items():
+                if key not in result:
+                    result[key] = value
+
+
+def load_yaml(text: str, file: str, smap: SourceMap) -> Document:
+    """Parse one stack file; positions go into `smap`, tags into `Document.tags`."""
+    composer = _Composer(text)
+    try:
+        root = composer.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        what = e.problem or e.context or "invalid YAML"
+        if mark is None:
+            raise StackFileError(f"invalid YAML: {what}", location=Location(file)) from None
+        line, column = mark.line + 1, mark.column + 1
+        hint = None
+        if e.context and e.context_mark is not None and e.context_mark is not mark:
+            hint = f"{e.context} at line {e.context_mark.line + 1}, column {e.context_mark.column + 1}"
+        raise StackFileError(
+            f"invalid YAML: {what}",
+            location=Location(file, line, column),
+            excerpt=_excerpt(text, line, column) or None,
+            hint=hint,
+        ) from None
+    except yaml.YAMLError as e:
+        raise StackFileError(f"invalid YAML: {e}", location=Location(file)) from None
+    finally:
+        composer.dispose()
+    if smap.default_file is None:
+        smap.default_file = file
+    if root is None:
+        return Document(file=file, data=None, text=text)
+    builder = _Builder(file, text, smap)
+    data = builder.build(root, ())
+    return Document(file=file, data=data, text=text, tags=builder.tags, start=builder.loc(root))

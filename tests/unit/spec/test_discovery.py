@@ -1,0 +1,113 @@
+"""Which files are read, the project directory and the project name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stack.errors import StackFileError, UsageError
+from stack.spec.discovery import (
+    DEFAULT_FILENAMES,
+    find_stack_files,
+    normalize_project_name,
+    project_directory,
+    validate_project_name,
+)
+from stack.spec.loader import LoadOptions, load_project
+
+SERVICE = "services:\n  web:\n    image: busybox\n"
+
+
+def touch(path: Path, text: str = SERVICE) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_default_names_in_order(tmp_path: Path) -> None:
+    for name in reversed(DEFAULT_FILENAMES):
+        touch(tmp_path / name)
+        assert find_stack_files([], {}, str(tmp_path)) == [str(tmp_path / name)]
+
+
+def test_override_sibling(tmp_path: Path) -> None:
+    touch(tmp_path / "compose.yaml")
+    touch(tmp_path / "compose.override.yml")
+    touch(tmp_path / "stack.override.yaml")  # not the found file's sibling
+    assert find_stack_files([], {}, str(tmp_path)) == [
+        str(tmp_path / "compose.yaml"),
+        str(tmp_path / "compose.override.yml"),
+    ]
+
+
+def test_explicit_files_then_stack_file_variable(tmp_path: Path) -> None:
+    touch(tmp_path / "stack.yaml")
+    env = {"STACK_FILE": os.pathsep.join(["a.yaml", "sub/b.yaml"])}
+    assert find_stack_files([], env, str(tmp_path)) == [str(tmp_path / "a.yaml"), str(tmp_path / "sub/b.yaml")]
+    assert find_stack_files(["x.yaml", "-"], env, str(tmp_path)) == [str(tmp_path / "x.yaml"), "-"]
+
+
+def test_nothing_found_names_directory_and_names(tmp_path: Path) -> None:
+    with pytest.raises(StackFileError) as info:
+        find_stack_files([], {}, str(tmp_path))
+    text = info.value.render()
+    assert str(tmp_path) in text
+    assert all(name in text for name in DEFAULT_FILENAMES)
+
+
+def test_project_directory(tmp_path: Path) -> None:
+    assert project_directory(None, [str(tmp_path / "d" / "stack.yaml")], "/") == str(tmp_path / "d")
+    assert project_directory("other", [str(tmp_path / "d" / "stack.yaml")], str(tmp_path)) == str(tmp_path / "other")
+    assert project_directory(None, ["-"], str(tmp_path)) == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [("My_App", "my_app"), ("Weird.Dir Name", "weirddirname"), ("_-lead", "lead"), ("ok-1_x", "ok-1_x")],
+)
+def test_normalize(raw: str, name: str) -> None:
+    assert normalize_project_name(raw) == name
+
+
+def test_explicit_name_must_be_valid() -> None:
+    assert validate_project_name("good-1") == "good-1"
+    for bad in ("My_App", "-x", "a b", ""):
+        with pytest.raises(UsageError):
+            validate_project_name(bad)
+
+
+def test_project_name_sources(tmp_path: Path) -> None:
+    project_dir = tmp_path / "My.Project"
+    project_dir.mkdir()
+    touch(project_dir / "stack.yaml")
+    opts = {"cwd": str(project_dir), "environ": {}}
+    assert load_project(LoadOptions(**opts)).name == "myproject"  # type: ignore[arg-type]
+    touch(project_dir / "stack.yaml", "name: ${PN:-From_File}\n" + SERVICE)
+    assert load_project(LoadOptions(**opts)).name == "from_file"  # type: ignore[arg-type]
+    assert (
+        load_project(LoadOptions(cwd=str(project_dir), environ={"STACK_PROJECT_NAME": "env-name"})).name == "env-name"
+    )
+    assert load_project(LoadOptions(project_name="flag", **opts)).name == "flag"  # type: ignore[arg-type]
+
+
+def test_project_fields_filled(tmp_path: Path) -> None:
+    touch(tmp_path / "stack.yaml")
+    touch(tmp_path / "stack.override.yaml", "services:\n  web:\n    environment: {A: '1'}\n")
+    (tmp_path / ".env").write_text("FROM_DOTENV=1\n")
+    project = load_project(LoadOptions(cwd=str(tmp_path), environ={"P": "2"}, profiles=["x"]))
+    assert project.working_dir == str(tmp_path)
+    assert project.config_files == [str(tmp_path / "stack.yaml"), str(tmp_path / "stack.override.yaml")]
+    assert project.environment == {"FROM_DOTENV": "1", "P": "2"}
+    assert project.active_profiles == ["x"]
+    assert project.services["web"].name == "web"
+    assert project.services["web"].environment == {"A": "1"}
+
+
+def test_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(SERVICE))
+    project = load_project(LoadOptions(files=["-"], cwd=str(tmp_path), project_name="p", environ={}))
+    assert list(project.services) == ["web"]
+    assert project.working_dir == str(tmp_path)
