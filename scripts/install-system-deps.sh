@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages stack's tests and examples need. Skips apt entirely when all are present.
 set -euo pipefail
-PACKAGES=(busybox-static)
+PACKAGES=(busybox-static mmdebstrap chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

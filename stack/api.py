@@ -143,11 +143,25 @@ async def up_async(
         result.warnings.extend(plan.warnings)
         result.plans.append(plan)
         result.results.append(await execute(plan, ctx))
+        if options.wait and not options.no_start:
+            await wait_services(api, project, options)
     finally:
         result.api_calls = api.total_calls - calls_before
         if owned:
             api.close()
     return result
+
+
+async def wait_services(api: DockerAPI, project: Project, options: UpOptions) -> None:
+    """`up --wait`: every selected service (and its dependencies) running, healthy if it checks."""
+    from stack.engine.readiness import wait_ready
+    from stack.engine.waits import ContainerWatcher
+    from stack.plan.graph import ServiceGraph
+
+    graph = ServiceGraph(project.services)
+    selected = graph.select(options.services or sorted(project.services), no_deps=options.no_deps)
+    async with ContainerWatcher.watching(api, project.name) as watcher:
+        await wait_ready(watcher, project, selected, options.wait_timeout)
 
 
 def up(

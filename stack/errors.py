@@ -137,3 +137,7 @@ class HealthcheckFailedError(ServiceFailedError):
 
 class WaitTimeoutError(ServiceFailedError):
     """A wait (healthy, completed, running) did not finish before its timeout."""
+
+
+class ServiceNotRunningError(StackError):
+    """A command needs a running container of a service (exec, port, top) and there is none."""

@@ -17,10 +17,20 @@ if TYPE_CHECKING:
 
 
 def _selected(project: Project, services: tuple[str, ...]) -> list[str]:
-    names = sorted(project.services)
-    if not services:
-        return names
-    return [s for s in names if s in services]
+    """Service names, dependencies before their dependents (ties in name order)."""
+    order: list[str] = []
+
+    def visit(name: str, seen: set[str]) -> None:
+        if name in order or name in seen or name not in project.services:
+            return
+        seen.add(name)
+        for dep in sorted(project.services[name].depends_on):
+            visit(dep, seen)
+        order.append(name)
+
+    for name in sorted(project.services):
+        visit(name, set())
+    return [s for s in order if not services or s in services]
 
 
 def _image_of(project: Project, name: str) -> str:
@@ -66,16 +76,30 @@ def _listing(options: Any, services: tuple[str, ...], flags: dict[str, bool], ha
     return "".join(line + "\n" for line in lines)
 
 
+def selected_raw(options: Any) -> dict[str, Any]:
+    """The finalized project; with SERVICES named, only those and their dependencies."""
+    from stack.spec.loader import load_raw
+    from stack.spec.transform import select_services
+
+    data = load_raw(options)
+    if options.services:
+        try:
+            data = select_services(data, options.services)
+        except KeyError as e:
+            known = ", ".join(sorted(data.get("services") or {})) or "none"
+            raise UsageError(f"no such service: {e.args[0]!r}", hint=f"services: {known}") from None
+    return data
+
+
 def render_config(options: Any, output_format: str) -> str:
     """The resolved stack as Compose prints it (`yaml` or `json`).
 
     With interpolation on, every literal `$` prints as `$$` (as Compose does), so the output
     is itself a valid stack file that reads back to the same values.
     """
-    from stack.spec.loader import load_raw
     from stack.spec.serialize import dump_json, dump_yaml, ordered
 
-    data = load_raw(options)
+    data = selected_raw(options)
     if output_format == "json":
         text = dump_json(ordered(data, for_json=True))
     else:
@@ -135,9 +159,7 @@ def config(
         "images": list_images,
     }
     if quiet:
-        from stack.spec.loader import load_raw
-
-        load_raw(options)
+        selected_raw(options)
         return
     if any(flags.values()) or hash_spec is not None:
         text = _listing(options, services, flags, hash_spec)

@@ -21,10 +21,28 @@ from stack.errors import StackError
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("stack.cli.config_cmd:config", "Parse, resolve and render the stack file"),
     "up": ("stack.cli.up_cmd:up", "Create and start containers"),
+    "scale": ("stack.cli.up_cmd:scale", "Set the number of replicas of services"),
     "create": ("stack.cli.up_cmd:create", "Create containers without starting them"),
     "down": ("stack.cli.down_cmd:down", "Stop and remove containers, networks (and volumes)"),
     "ps": ("stack.cli.ps_cmd:ps", "List the project's containers"),
     "build": ("stack.cli.build_cmd:build", "Build or rebuild service images"),
+    "logs": ("stack.cli.logs_cmd:logs", "Show the output of the project's containers"),
+    "exec": ("stack.cli.exec_cmd:exec_", "Run a command in a running service container"),
+    "run": ("stack.cli.exec_cmd:run_", "Run a one-off command in a new container of a service"),
+    "start": ("stack.cli.lifecycle_cmd:start", "Start existing containers"),
+    "stop": ("stack.cli.lifecycle_cmd:stop", "Stop running containers without removing them"),
+    "restart": ("stack.cli.lifecycle_cmd:restart", "Restart containers"),
+    "kill": ("stack.cli.lifecycle_cmd:kill", "Send a signal to running containers"),
+    "pause": ("stack.cli.lifecycle_cmd:pause", "Pause running containers"),
+    "unpause": ("stack.cli.lifecycle_cmd:unpause", "Resume paused containers"),
+    "rm": ("stack.cli.lifecycle_cmd:rm", "Remove stopped containers"),
+    "wait": ("stack.cli.lifecycle_cmd:wait", "Block until containers exit; print their exit codes"),
+    "top": ("stack.cli.inspect_cmd:top", "Show the processes running in each container"),
+    "port": ("stack.cli.inspect_cmd:port", "Print the host address a container port is published on"),
+    "images": ("stack.cli.inspect_cmd:images", "List the images the project's containers use"),
+    "ls": ("stack.cli.inspect_cmd:ls", "List the stacks running on this daemon"),
+    "events": ("stack.cli.inspect_cmd:events", "Stream the project's container events"),
+    "stats": ("stack.cli.inspect_cmd:stats", "Live CPU, memory, network and block I/O per container"),
 }
 
 
@@ -119,6 +137,24 @@ def fail(error: StackError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def _unwrap(error: BaseException) -> BaseException:
+    """The error to report from an exception group (concurrent tasks failing together).
+
+    A StackError wins over anything else, and the first one over the others; an interrupt
+    (KeyboardInterrupt, cancellation) is reported as such.
+    """
+    if isinstance(error, BaseExceptionGroup):
+        leaves = [_unwrap(e) for e in error.exceptions]
+        for leaf in leaves:
+            if isinstance(leaf, StackError):
+                return leaf
+        for leaf in leaves:
+            if isinstance(leaf, KeyboardInterrupt):
+                return leaf
+        return leaves[0] if leaves else error
+    return error
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turning our errors into messages and codes."""
     try:
@@ -136,6 +172,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except BaseExceptionGroup as group:
+        error = _unwrap(group)
+        if isinstance(error, StackError):
+            fail(error)
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        raise
     sys.exit(0)
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import click
 
 from stack.cli.common import check_services, load, run, warn
 from stack.errors import UsageError
+
+if TYPE_CHECKING:
+    from stack.engine.docker_api import DockerAPI
+    from stack.spec.models import Project
 
 
 def _scale_pairs(values: tuple[str, ...]) -> dict[str, int]:
@@ -35,7 +44,8 @@ def _converge(
     dry_run: bool,
     wait: bool = False,
     wait_timeout: float | None = None,
-) -> None:
+    attached: AttachFlags | None = None,
+) -> int:
     from stack.plan.options import UpOptions
 
     if build and no_build:
@@ -77,14 +87,63 @@ def _converge(
             return plan.render() if not plan.is_empty() else "nothing to do: the stack is up to date"
 
         click.echo(run(plan_only))
-        return
+        return 0
 
     from stack.cli.progress import ProgressPrinter
 
-    with ProgressPrinter(project, project.name) as printer:
-        result = run(lambda: api.up_async(project, options, progress=printer))
-    for warning in result.warnings:
-        warn(warning)
+    began = time.time()
+    docker = DockerAPI.from_env()
+    try:
+        with ProgressPrinter(project, project.name) as printer:
+            result = run(lambda: api.up_async(project, options, progress=printer, api=docker))
+        for warning in result.warnings:
+            warn(warning)
+        if attached is None:
+            return 0
+        return _attach(ctx, project, docker, attached, began, timeout)
+    finally:
+        docker.close()
+
+
+@dataclass(frozen=True)
+class AttachFlags:
+    attach: tuple[str, ...]
+    no_attach: tuple[str, ...]
+    abort_on_exit: bool
+    abort_on_failure: bool
+    exit_code_from: str | None
+    no_color: bool
+    no_log_prefix: bool
+
+
+def _attach(
+    ctx: click.Context, project: Project, docker: DockerAPI, flags: AttachFlags, began: float, timeout: int | None
+) -> int:
+    """Attached `up`: the services' logs until they stop, an abort rule fires or Ctrl-C (130)."""
+    from stack.cli.logs_cmd import PrefixPrinter, use_colour
+    from stack.engine.attach import AttachOptions, attach
+
+    check_services(project, [*flags.attach, *flags.no_attach])
+    if flags.exit_code_from:
+        check_services(project, [flags.exit_code_from])
+    services = list(flags.attach) or sorted(project.services)
+    services = [s for s in services if s not in flags.no_attach]
+    if flags.exit_code_from and flags.exit_code_from not in services:
+        services.append(flags.exit_code_from)
+    printer = PrefixPrinter(prefix=not flags.no_log_prefix, colour=use_colour(ctx, flags.no_color))
+    options = AttachOptions(
+        services=services,
+        since=began,
+        abort_on_exit=flags.abort_on_exit,
+        abort_on_failure=flags.abort_on_failure,
+        exit_code_from=flags.exit_code_from,
+        stop_timeout=timeout,
+    )
+
+    def notice(text: str) -> None:
+        click.echo(text, err=True)
+
+    return run(lambda: attach(docker, project, options, printer, notice))
 
 
 _common_options = [
@@ -113,6 +172,13 @@ def _with_common(fn: click.decorators.FC) -> click.decorators.FC:
 @click.option("--no-start", is_flag=True, help="Create containers without starting them.")
 @click.option("--wait", is_flag=True, help="Wait for services to be running (healthy if they check).")
 @click.option("--wait-timeout", type=float, default=None, help="Seconds to wait for dependencies/--wait.")
+@click.option("--attach", multiple=True, metavar="SERVICE", help="Show the logs of these services only.")
+@click.option("--no-attach", multiple=True, metavar="SERVICE", help="Do not show the logs of these services.")
+@click.option("--abort-on-container-exit", is_flag=True, help="Stop everything when any container stops.")
+@click.option("--abort-on-container-failure", is_flag=True, help="Stop everything when a container fails.")
+@click.option("--exit-code-from", default=None, metavar="SERVICE", help="Return this service's exit code.")
+@click.option("--no-color", is_flag=True, help="Monochrome log output.")
+@click.option("--no-log-prefix", is_flag=True, help="Do not prefix log lines with the container name.")
 @_with_common
 @click.pass_context
 def up(
@@ -122,18 +188,46 @@ def up(
     no_start: bool,
     wait: bool,
     wait_timeout: float | None,
+    attach: tuple[str, ...],
+    no_attach: tuple[str, ...],
+    abort_on_container_exit: bool,
+    abort_on_container_failure: bool,
+    exit_code_from: str | None,
+    no_color: bool,
+    no_log_prefix: bool,
     services: tuple[str, ...],
     **flags: bool | int | tuple[str, ...] | None,
 ) -> None:
-    """Create and start the stack's containers (only what differs from the file)."""
-    _converge(
+    """Create and start the stack's containers (only what differs from the file).
+
+    Without -d (or --wait) stay attached: stream every service's logs until they stop;
+    Ctrl-C stops them gracefully, a second Ctrl-C kills them.
+    """
+    aborting = abort_on_container_exit or abort_on_container_failure or exit_code_from is not None
+    if detach and aborting:
+        raise UsageError("-d cannot be combined with --abort-on-container-exit/--exit-code-from")
+    attached = None
+    if not (detach or wait or no_start or flags.get("dry_run")):
+        attached = AttachFlags(
+            attach,
+            no_attach,
+            abort_on_container_exit,
+            abort_on_container_failure,
+            exit_code_from,
+            no_color,
+            no_log_prefix,
+        )
+    code = _converge(
         ctx,
         services,
         no_start=no_start,
         wait=wait,
         wait_timeout=wait_timeout,
+        attached=attached,
         **flags,  # type: ignore[arg-type]
     )
+    if code:
+        sys.exit(code)
 
 
 @click.command()
@@ -142,3 +236,34 @@ def up(
 def create(ctx: click.Context, /, services: tuple[str, ...], **flags: bool | int | tuple[str, ...] | None) -> None:
     """Create the stack's containers, networks and volumes without starting them."""
     _converge(ctx, services, no_start=True, **flags)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.option("--no-deps", is_flag=True, help="Do not start the services' dependencies.")
+@click.option("--wait", is_flag=True, help="Wait for the new replicas to be running (healthy if they check).")
+@click.option("--wait-timeout", type=float, default=None, help="Seconds to wait with --wait.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.argument("pairs", nargs=-1, required=True, metavar="SERVICE=N...")
+@click.pass_context
+def scale(
+    ctx: click.Context, /, no_deps: bool, wait: bool, wait_timeout: float | None, dry_run: bool, pairs: tuple[str, ...]
+) -> None:
+    """Set the number of replicas of services (never recreates the replicas that stay)."""
+    counts = _scale_pairs(pairs)
+    _converge(
+        ctx,
+        tuple(counts),
+        no_start=False,
+        build=False,
+        no_build=False,
+        force_recreate=False,
+        no_recreate=False,
+        no_deps=no_deps,
+        remove_orphans=False,
+        renew_anon_volumes=False,
+        timeout=None,
+        scale=pairs,
+        dry_run=dry_run,
+        wait=wait,
+        wait_timeout=wait_timeout,
+    )

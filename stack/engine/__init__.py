@@ -6,7 +6,7 @@ project by label), `execute` (walk a Plan), event-driven waits, builds.
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.executor import ExecContext, ExecOptions, ExecResult, PlanError, execute
-from stack.engine.observe import observe
+from stack.engine.observe import observe, observe_project
 from stack.engine.progress import ProgressEvent, ProgressSink, RecordingSink, Status, null_sink
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "execute",
     "null_sink",
     "observe",
+    "observe_project",
 ]

@@ -31,8 +31,9 @@ from stack.spec.units import byte_size
 _BUILDKIT_MARKERS = (
     (re.compile(r"^\s*#\s*syntax\s*=", re.IGNORECASE | re.MULTILINE), "a `# syntax=` directive"),
     (re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--mount", re.IGNORECASE | re.MULTILINE), "`RUN --mount`"),
-    (re.compile(r"<<-?\s*[\"']?[A-Za-z_]\w*[\"']?\s*$", re.MULTILINE), "a heredoc (`<<EOF`)"),
 )
+# A heredoc: `<<WORD` (or `<<-"WORD"`) on a RUN/COPY/ADD line, closed later by a line `WORD`.
+_HEREDOC = re.compile(r"^\s*(?:RUN|COPY|ADD)\b.*?<<-?\s*[\"']?([A-Za-z_]\w*)[\"']?(?:\s|$)", re.I | re.M)
 _STEP = re.compile(r"^Step \d+/\d+ : .*")
 
 
@@ -52,6 +53,10 @@ def buildkit_feature(dockerfile_text: str) -> str | None:
     for pattern, what in _BUILDKIT_MARKERS:
         if pattern.search(dockerfile_text):
             return what
+    for match in _HEREDOC.finditer(dockerfile_text):
+        closing = re.compile(rf"^\s*{re.escape(match.group(1))}\s*$", re.M)
+        if closing.search(dockerfile_text, match.end()):
+            return "a heredoc (`<<EOF`)"
     return None
 
 

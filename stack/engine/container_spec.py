@@ -72,9 +72,7 @@ class ContainerSpec:
 
 
 def _fail(service: Service, key: str, message: str, hint: str | None = None) -> StackFileError:
-    return StackFileError(
-        f"service {service.name}: {message}", path=f"services.{service.name}.{key}", hint=hint
-    )
+    return StackFileError(f"service {service.name}: {message}", path=f"services.{service.name}.{key}", hint=hint)
 
 
 def service_network_keys(service: Service) -> list[str]:
@@ -186,6 +184,20 @@ def _restart_policy(service: Service) -> dict[str, Any] | None:
             policy["MaximumRetryCount"] = rp.max_attempts
         return policy
     return None
+
+
+def _device(entry: Any) -> dict[str, str]:
+    """`{source, target, permissions}` (canonical) or `/dev/x[:/dev/y[:rwm]]` -> DeviceMapping."""
+    if isinstance(entry, dict):
+        source = str(entry.get("source") or "")
+        target = str(entry.get("target") or source)
+        permissions = str(entry.get("permissions") or "rwm")
+    else:
+        parts = str(entry).split(":")
+        source = parts[0]
+        target = parts[1] if len(parts) > 1 else source
+        permissions = parts[2] if len(parts) > 2 else "rwm"
+    return {"PathOnHost": source, "PathInContainer": target, "CgroupPermissions": permissions}
 
 
 def _extra_host(entry: str) -> str:
@@ -304,9 +316,7 @@ def container_spec(
     """
     image_ref = image or service.image
     if not image_ref:
-        raise _fail(
-            service, "image", "has neither `image` nor a built image", hint="add `image:` or `build:`"
-        )
+        raise _fail(service, "image", "has neither `image` nor a built image", hint="add `image:` or `build:`")
 
     host: dict[str, Any] = {}
     body: dict[str, Any] = {"Image": image_ref, "Labels": dict(labels)}
@@ -327,6 +337,9 @@ def container_spec(
     ):
         if value:
             body[key] = value
+    mac = getattr(service, "mac_address", None)  # an extra key on the model
+    if mac:
+        body["MacAddress"] = str(mac)
     if service.tty:
         body["Tty"] = True
     if service.stdin_open:
@@ -399,6 +412,8 @@ def container_spec(
     for key, value in simple:
         if value:
             host[key] = value
+    if service.devices:
+        host["Devices"] = [_device(d) for d in service.devices]
     if service.extra_hosts:
         host["ExtraHosts"] = [_extra_host(h) for h in service.extra_hosts]
     if service.ulimits:
@@ -461,7 +476,11 @@ def container_spec(
             endpoints.append(endpoint(service, key, network_names[key], final_name or name))
         first, later = endpoints[0], endpoints[1:]
         host["NetworkMode"] = first.network
-        body["NetworkingConfig"] = {"EndpointsConfig": {first.network: first.create_config()}}
+        create_config = first.create_config()
+        if "MacAddress" in create_config:
+            # API 1.41 takes the MAC address on the container, not the endpoint.
+            body["MacAddress"] = create_config.pop("MacAddress")
+        body["NetworkingConfig"] = {"EndpointsConfig": {first.network: create_config}}
 
     body["HostConfig"] = host
     return ContainerSpec(

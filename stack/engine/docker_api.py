@@ -21,6 +21,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 import docker
 import docker.errors
@@ -131,9 +133,7 @@ class DockerAPI:
 
     async def create_container(self, name: str, body: Mapping[str, Any]) -> str:
         """Create from a raw Engine API body (see container_spec); returns the new id."""
-        result = await self.call(
-            "container.create", self.client.create_container_from_config, dict(body), name=name
-        )
+        result = await self.call("container.create", self.client.create_container_from_config, dict(body), name=name)
         return str(result["Id"])
 
     async def start_container(self, container: str) -> None:
@@ -144,7 +144,7 @@ class DockerAPI:
         await self.call("container.stop", self.client.stop, container, timeout=timeout)
 
     async def restart_container(self, container: str, timeout: int | None = None) -> None:
-        await self.call("container.restart", self.client.restart, container, timeout=timeout or 10)
+        await self.call("container.restart", self.client.restart, container, timeout=10 if timeout is None else timeout)
 
     async def remove_container(self, container: str, *, volumes: bool = False, force: bool = False) -> None:
         await self.call("container.remove", self.client.remove_container, container, v=volumes, force=force)
@@ -168,9 +168,7 @@ class DockerAPI:
         await self.call("network.remove", self.client.remove_network, network)
 
     async def connect_network(self, container: str, network: str, **endpoint: Any) -> None:
-        await self.call(
-            "network.connect", self.client.connect_container_to_network, container, network, **endpoint
-        )
+        await self.call("network.connect", self.client.connect_container_to_network, container, network, **endpoint)
 
     async def disconnect_network(self, container: str, network: str, *, force: bool = False) -> None:
         await self.call(
@@ -225,14 +223,16 @@ class DockerAPI:
             source = await anyio.to_thread.run_sync(open_stream)
         except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise _unavailable(exc, self.host) from exc
+        token = anyio.lowlevel.current_token()
 
         def pump() -> None:
             try:
                 for item in source:
-                    anyio.from_thread.run(send.send, item)
+                    anyio.from_thread.run(send.send, item, token=token)
             except (
                 anyio.BrokenResourceError,
                 anyio.ClosedResourceError,
+                anyio.RunFinishedError,
                 requests.exceptions.RequestException,
                 OSError,
                 ValueError,
@@ -241,28 +241,25 @@ class DockerAPI:
                 # The consumer closed the stream under us: the normal way a stream ends.
                 pass
             finally:
-                with contextlib.suppress(RuntimeError):
-                    anyio.from_thread.run_sync(send.close)
+                with contextlib.suppress(RuntimeError, anyio.RunFinishedError):
+                    anyio.from_thread.run_sync(send.close, token=token)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._run_pump, pump)
-            try:
-                yield receive
-            finally:
-                closer = getattr(source, "close", None)
-                if closer is not None:
-                    with contextlib.suppress(Exception):
-                        closer()
-                receive.close()
-
-    async def _run_pump(self, pump: Callable[[], None]) -> None:
-        # Not behind the limiter: a stream is long-lived and must not starve short calls.
-        await anyio.to_thread.run_sync(pump, abandon_on_cancel=True)
+        # A daemon thread of our own, not a worker thread: a reader blocked on a socket (or on an
+        # event loop that already ended) must never keep the process from exiting.  Closing the
+        # source below ends the read; a long-lived stream also must not hold a limiter slot.
+        reader = threading.Thread(target=pump, name=f"stack-{kind}-stream", daemon=True)
+        reader.start()
+        try:
+            yield receive
+        finally:
+            closer = getattr(source, "close", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    closer()
+            receive.close()
 
     @asynccontextmanager
     async def events(self, filters: Mapping[str, Any]) -> AsyncIterator[ObjectReceiveStream[Any]]:
         """The daemon's event stream, decoded, restricted by `filters`."""
-        async with self.stream(
-            "events", lambda: self.client.events(filters=dict(filters), decode=True)
-        ) as events:
+        async with self.stream("events", lambda: self.client.events(filters=dict(filters), decode=True)) as events:
             yield events

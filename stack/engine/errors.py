@@ -49,6 +49,6 @@ def translate(
         hint = "the image is not on this daemon: build it (`build:`) or load it (`docker load`)"
     elif status == 409 and "already in use" in lowered:
         hint = "another container has that name: remove it, or run `stack down` for its project"
-    elif "pull access denied" in lowered or ("connection refused" in lowered and "registry" in lowered):
-        hint = "the registry cannot be reached: build the image locally or `docker load` it"
+    elif action.startswith("pull") or "pull access denied" in lowered:
+        hint = "the image could not be pulled (no registry reachable?): build it locally or `docker load` it"
     return DockerAPIError(f"{who}cannot {action}: {detail}", service=service, resource=resource, hint=hint)

@@ -55,13 +55,13 @@ from stack.plan.plan import Node, Op, Plan
 from stack.spec.models import Network, Project, Service
 from stack.spec.units import duration_seconds
 
-DEFAULT_STOP_TIMEOUT = 10
+_REMOVALS = frozenset({Op.REMOVE_CONTAINER, Op.REMOVE_NETWORK, Op.REMOVE_VOLUME, Op.REMOVE_IMAGE})
 
 
 @dataclass(frozen=True)
 class ExecOptions:
     stop_timeout: float | None = None  # -t: overrides each service's stop_grace_period
-    wait_timeout: float | None = None  # bound of each dependency wait (default 120 s)
+    wait_timeout: float | None = None  # bound of every dependency wait (overrides the plan's)
 
 
 @dataclass
@@ -136,7 +136,8 @@ class _Run:
     def volume_names(self) -> dict[str, str]:
         return {key: naming.project_volume_name(self.project, key) for key in self.project.volumes}
 
-    def stop_timeout(self, node: Node) -> int:
+    def stop_timeout(self, node: Node) -> int | None:
+        """-t, else the service's stop_grace_period; None lets the daemon use the container's own."""
         timeout = node.args.get("timeout")
         if timeout is None:
             timeout = self.ctx.options.stop_timeout
@@ -145,7 +146,7 @@ class _Run:
             svc = self.project.services.get(service) if service else None
             if svc is not None and svc.stop_grace_period:
                 timeout = duration_seconds(svc.stop_grace_period)
-        return int(timeout) if timeout is not None else DEFAULT_STOP_TIMEOUT
+        return int(timeout) if timeout is not None else None
 
     # -- handlers: one daemon call each ----------------------------------------------
 
@@ -295,9 +296,7 @@ class _Run:
         await self.api.rename_container(container, str(_arg(node, "new_name")))
 
     async def restart(self, node: Node) -> None:
-        await self.api.restart_container(
-            str(_arg(node, "container", "name", "id")), timeout=self.stop_timeout(node)
-        )
+        await self.api.restart_container(str(_arg(node, "container", "name", "id")), timeout=self.stop_timeout(node))
 
     async def connect(self, node: Node) -> None:
         container = str(_arg(node, "container", "name", "id"))
@@ -325,9 +324,10 @@ class _Run:
         if svc is not None and svc.healthcheck is not None:
             test = svc.healthcheck.test or []
             has_healthcheck = not (svc.healthcheck.disable or (test and test[0] == "NONE"))
-        timeout = node.args.get("timeout")
+        # An explicit execution-wide bound wins over the planner's per-wait default.
+        timeout = self.ctx.options.wait_timeout
         if timeout is None:
-            timeout = self.ctx.options.wait_timeout
+            timeout = node.args.get("timeout")
         spec = WaitSpec(
             service=service,
             condition=str(_arg(node, "condition", default="service_started")),
@@ -336,6 +336,9 @@ class _Run:
             dependent=node.args.get("dependent"),
             has_healthcheck=has_healthcheck,
             restarts=bool(svc is not None and svc.restart and svc.restart not in ("no",)),
+            report=lambda text: self.ctx.progress(
+                ProgressEvent(node.id, node.resource, node.op.value, Status.LOG, text)
+            ),
         )
         return await wait_for(self.watcher, spec)
 
@@ -398,6 +401,9 @@ class _Run:
         try:
             outcome = await self.handler(node.op)(node)
         except docker.errors.APIError as exc:
+            if isinstance(exc, docker.errors.NotFound) and node.op in _REMOVALS:
+                # Removing what is already gone reaches the goal (removed by hand meanwhile).
+                return True
             raise translate(exc, action=self.describe(node), service=service, resource=node.resource) from exc
         return outcome is not False
 

@@ -17,6 +17,7 @@ from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.plan import labels as L
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stack.spec.models import Project
 
 # Container list `Status` carries health as "(healthy)" / "(unhealthy)" / "(health: starting)".
 _HEALTH_MARKERS = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"), ("(health: starting)", "starting"))
@@ -116,13 +117,9 @@ async def observe(
             if image_refs:
                 tg.start_soon(fetch, found_images, lambda: api.list_images())
             if external_networks:
-                tg.start_soon(
-                    fetch, found_ext_networks, lambda: api.list_networks({"name": list(external_networks)})
-                )
+                tg.start_soon(fetch, found_ext_networks, lambda: api.list_networks({"name": list(external_networks)}))
             if external_volumes:
-                tg.start_soon(
-                    fetch, found_ext_volumes, lambda: api.list_volumes({"name": list(external_volumes)})
-                )
+                tg.start_soon(fetch, found_ext_volumes, lambda: api.list_volumes({"name": list(external_volumes)}))
     except docker.errors.APIError as exc:
         raise translate(exc, action=f"list the resources of project {project}") from exc
 
@@ -156,12 +153,8 @@ async def observe(
         for ref in image_refs:
             images[ref] = index.get(_normalise_ref(ref)) or index.get(ref)
     # The name filter matches substrings: keep exact names only.
-    ext_networks = frozenset(
-        str(n["Name"]) for n in found_ext_networks if n["Name"] in (external_networks or [])
-    )
-    ext_volumes = frozenset(
-        str(v["Name"]) for v in found_ext_volumes if v["Name"] in (external_volumes or [])
-    )
+    ext_networks = frozenset(str(n["Name"]) for n in found_ext_networks if n["Name"] in (external_networks or []))
+    ext_volumes = frozenset(str(v["Name"]) for v in found_ext_volumes if v["Name"] in (external_volumes or []))
     return ObservedState(
         project=project,
         containers=containers,
@@ -170,4 +163,14 @@ async def observe(
         images=images,
         external_networks=ext_networks,
         external_volumes=ext_volumes,
+    )
+
+
+async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
+    """`observe` for a loaded stack: its images and its external networks/volumes included."""
+    from stack.plan.reconcile import external_names, image_references
+
+    networks, volumes = external_names(project)
+    return await observe(
+        api, project.name, image_references(project), external_networks=networks, external_volumes=volumes
     )

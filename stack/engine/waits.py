@@ -13,7 +13,7 @@ fields win (they are newer than anything the list can tell); the list fills in t
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +156,8 @@ class WaitSpec:
     dependent: str | None = None  # who waits, for messages
     has_healthcheck: bool | None = None  # from the stack file: False = disabled/absent there
     restarts: bool = False  # the dependency has a restart policy (a die is not final)
+    # Told the dependency's state each time it changes while waiting ("demo-db-1: starting").
+    report: Callable[[str], None] | None = None
 
 
 class _Outcome(Exception):
@@ -181,8 +183,7 @@ def _check(spec: WaitSpec, states: list[ContainerState]) -> StackError | bool:
                 )
             if s.state == "running" and s.health is None:
                 return HealthcheckFailedError(
-                    f"{who}depends on {spec.service} being healthy, but container {s.name} has no"
-                    " healthcheck",
+                    f"{who}depends on {spec.service} being healthy, but container {s.name} has no healthcheck",
                     hint=f"add a `healthcheck:` to service {spec.service}, or use condition service_started",
                 )
         return all(s.health == "healthy" and s.state == "running" for s in states)
@@ -236,9 +237,7 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
             hint=f"add a `healthcheck:` to service {spec.service}, or use condition service_started",
         )
     api = watcher.api
-    filters = {
-        "label": [f"{L.PROJECT}={watcher.project}", f"{L.SERVICE}={spec.service}", f"{L.ONEOFF}=False"]
-    }
+    filters = {"label": [f"{L.PROJECT}={watcher.project}", f"{L.SERVICE}={spec.service}", f"{L.ONEOFF}=False"]}
     try:
         listed = await api.list_containers(filters)
     except docker.errors.APIError as exc:
@@ -252,10 +251,17 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
             hint=f"start it (`stack up {spec.service}`) or mark the dependency `required: false`",
         )
     timeout = spec.timeout if spec.timeout is not None else DEFAULT_WAIT_TIMEOUT
+    last_told = ""
     with anyio.move_on_after(timeout if timeout > 0 else math.inf) as scope:
         while True:
             changed = watcher.next_change()
-            verdict = _check(spec, watcher.of_service(spec.service))
+            states = watcher.of_service(spec.service)
+            if spec.report is not None:
+                told = ", ".join(f"{s.name}: {s.health or s.state or 'unknown'}" for s in states)
+                if told != last_told:
+                    spec.report(told)
+                    last_told = told
+            verdict = _check(spec, states)
             if verdict is True:
                 return True
             if isinstance(verdict, StackError):

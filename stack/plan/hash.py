@@ -18,6 +18,7 @@ never changes the hash of an unchanged service.  `stack config --hash` prints it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -30,6 +31,18 @@ _SERVICE_EXCLUDED = frozenset({"name", "scale", "depends_on", "profiles", "build
 _NETWORK_INCLUDED = ("driver", "driver_opts", "ipam", "internal", "attachable", "labels", "enable_ipv6")
 
 
+@functools.cache
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The default of every optional field of a model (computed once: pydantic is slow at it).
+
+    Only compared against, never handed out, so sharing the mutable ones is safe."""
+    return {
+        name: info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+        if not info.is_required()
+    }
+
+
 def _canonical(value: Any) -> Any:
     """Plain data for hashing: model fields that are unset, default or empty are left out.
 
@@ -39,12 +52,12 @@ def _canonical(value: Any) -> Any:
     """
     if isinstance(value, BaseModel):
         data: dict[str, Any] = {}
-        fields = type(value).model_fields
-        for name, info in fields.items():
+        defaults = _defaults(type(value))
+        for name, info in type(value).model_fields.items():
             if info.exclude:
                 continue
             raw = getattr(value, name)
-            if not info.is_required() and raw == info.get_default(call_default_factory=True):
+            if name in defaults and raw == defaults[name]:
                 continue
             item = _canonical(raw)
             if item is None or item == {} or item == []:

@@ -33,6 +33,54 @@ class Op(enum.Enum):
     WAIT_CONDITION = "WaitCondition"
 
 
+# The args the reconciler puts on each kind of node: what the executor reads (it decides nothing).
+#   container / name: the container's name at the time of the call; container_id: when known;
+#   timeout: seconds before the kill (None: the daemon's default); networks: [{key, name}],
+#   primary first (the others get ConnectNetwork nodes); volumes: {key: daemon name};
+#   inherit_volumes_from: old container id whose anonymous volumes the new one takes over.
+NODE_ARGS: dict[Op, tuple[str, ...]] = {
+    Op.CREATE_NETWORK: (
+        "key",
+        "name",
+        "driver",
+        "driver_opts",
+        "ipam",
+        "internal",
+        "attachable",
+        "enable_ipv6",
+        "labels",
+    ),
+    Op.REMOVE_NETWORK: ("key", "name", "id"),
+    Op.CREATE_VOLUME: ("key", "name", "driver", "driver_opts", "labels"),
+    Op.REMOVE_VOLUME: ("key", "name"),
+    Op.BUILD_IMAGE: ("image", "service", "labels"),
+    Op.PULL_IMAGE: ("image", "service"),
+    Op.REMOVE_IMAGE: ("image",),
+    # optional: network_mode / ipc / pid ("container:NAME"), volumes_from (["NAME[:ro]"])
+    Op.CREATE_CONTAINER: (
+        "service",
+        "number",
+        "name",
+        "final_name",
+        "image",
+        "config_hash",
+        "labels",
+        "networks",
+        "volumes",
+        "inherit_volumes_from",
+    ),
+    Op.START_CONTAINER: ("service", "number", "container"),
+    Op.STOP_CONTAINER: ("service", "number", "container", "container_id", "timeout"),
+    Op.REMOVE_CONTAINER: ("service", "number", "container", "container_id", "remove_volumes"),
+    Op.RENAME_CONTAINER: ("service", "number", "container", "new_name"),
+    Op.RESTART_CONTAINER: ("service", "number", "container", "timeout"),
+    Op.CONNECT_NETWORK: ("service", "number", "container", "network", "network_key"),
+    Op.DISCONNECT_NETWORK: ("service", "number", "container", "container_id", "network", "network_key"),
+    # service: the dependency; containers: its replicas' names; timeout: None = executor default
+    Op.WAIT_CONDITION: ("service", "dependent", "condition", "required", "timeout", "containers"),
+}
+
+
 @dataclass
 class Node:
     """One step of a plan.

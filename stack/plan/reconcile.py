@@ -340,18 +340,22 @@ class _UpPlanner:
     def _known_services(self) -> set[str]:
         return set(self.project.services) | set(self.project.disabled_services)
 
-    def _reconnect(self, container: ObservedContainer) -> list[int]:
-        """Connect a container again to the networks recreated under it; the connect nodes."""
+    def _reconnect(
+        self, container: ObservedContainer, name: str | None = None, deps: list[int] | None = None
+    ) -> list[int]:
+        """Connect a container again to the networks recreated under it; the connect nodes.
+
+        `name`/`deps`: its name and what must happen first when the plan renames it."""
         nodes: list[int] = []
         for key, disconnect in self.disconnected.pop(container.id, []):
             node = self.plan.add(
                 Op.CONNECT_NETWORK,
                 self._resource(container),
                 f"network {key} recreated",
-                [disconnect, self.network_nodes[key]],
+                [disconnect, self.network_nodes[key], *(deps or [])],
                 service=container.service,
                 number=container.number,
-                container=container.name,
+                container=name or container.name,
                 container_id=container.id,
                 network=network_name(self.project.name, key, self._network(key)),
                 network_key=key,
@@ -505,7 +509,7 @@ class _UpPlanner:
             cause = ""
             if container.id in self.disconnected:
                 cause = f"network {', '.join(key for key, _ in self.disconnected[container.id])} recreated"
-                before += self._reconnect(container)
+                before += self._reconnect(container, current_name, before)
             elif not container.running:
                 cause = "container is stopped"
             before += self._connect_missing(name, svc, container, current_name, before)
@@ -753,12 +757,21 @@ class _UpPlanner:
             Op.START_CONTAINER,
             f"service:{name}:{number}",
             cause,
-            [*deps, *self._waits(name)],
+            [*deps, *self._waits(name), *self._namespace_starts(name, svc)],
             service=name,
             number=number,
             container=container,
         )
         return node.id
+
+    def _namespace_starts(self, name: str, svc: Service) -> list[int]:
+        """Joining another container's namespaces needs it running: wait for its start even
+        when the loader did not turn `service:x` into a depends_on edge."""
+        nodes: list[int] = []
+        for provider in sorted(set(self._namespace_modes(svc).values())):
+            if provider not in svc.depends_on and provider in self.services:
+                nodes += self.services[provider].start_nodes
+        return nodes
 
     def _waits(self, name: str, *, only_restart: bool = False) -> list[int]:
         """One WaitCondition node per depends_on edge of `name` (cached per edge)."""
@@ -893,12 +906,10 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
     name = observed.project
     containers = sorted(observed.containers, key=lambda c: (c.service, c.one_off, c.number, c.name))
     known: set[str] | None = None
-    graph: ServiceGraph | None = None
     every: dict[str, Service] = {}
     if project is not None:
         every = {**project.disabled_services, **project.services}
         known = set(every)
-        graph = ServiceGraph(every)
 
     kept: list[ObservedContainer] = []
     if known is not None and not options.remove_orphans:
@@ -914,14 +925,7 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
     def resource(c: ObservedContainer) -> str:
         return f"service:{c.service}:{c.name}" if c.one_off else f"service:{c.service}:{c.number}"
 
-    if graph is None:
-        # No stack file: the depends-on label of each container tells the order.
-        needs = {c.service: [d for d in c.labels.get(L.DEPENDS_ON, "").split(",") if d] for c in containers}
-        stand_ins = {svc: Service.model_validate({"depends_on": {d: {} for d in deps}}) for svc, deps in needs.items()}
-        try:
-            graph = ServiceGraph(stand_ins)
-        except StackError:
-            graph = ServiceGraph({svc: Service() for svc in needs})  # a cycle in labels: no order
+    graph = _down_graph(every, containers)
     # Stop in reverse dependency order: a service stops after everything that depends on it.
     order = graph.topological_order()
     rank = {svc: i for i, svc in enumerate(order)}
@@ -1002,6 +1006,22 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
         for ref in _images_to_remove(observed, options, project):
             plan.add(Op.REMOVE_IMAGE, f"image:{ref}", f"down --rmi {options.rmi}", removals, image=ref)
     return plan
+
+
+def _down_graph(services: dict[str, Service], containers: list[ObservedContainer]) -> ServiceGraph:
+    """The stop order: the stack file's services, plus, for containers of services it does not
+    define (no file, or orphans), what their depends-on label says."""
+    needs: dict[str, set[str]] = {}
+    for c in containers:
+        if c.service not in services:
+            needs.setdefault(c.service, set()).update(d for d in c.labels.get(L.DEPENDS_ON, "").split(",") if d)
+    stand_ins = {
+        svc: Service.model_validate({"depends_on": {d: {} for d in sorted(deps)}}) for svc, deps in needs.items()
+    }
+    try:
+        return ServiceGraph({**stand_ins, **services})
+    except StackError:  # a cycle through labels: fall back to no order among the stand-ins
+        return ServiceGraph({**{svc: Service() for svc in stand_ins}, **services})
 
 
 def _images_to_remove(observed: ObservedState, options: DownOptions, project: Project | None) -> list[str]:

@@ -19,7 +19,19 @@ from stack.spec.interpolation import InterpolationError, Lookup, substitute
 
 __all__ = ["parse_dotenv", "read_env_files"]
 
-_DOUBLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'", "$": "$$"}
+_DOUBLE_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "$": "$$",
+}
 
 
 def _is_key_char(c: str) -> bool:

@@ -1,9 +1,12 @@
 """`extends`: a service built on another one, from the same file or another file.
 
 Runs per file after `canonicalize_file`, so both the base and the extending service are in
-canonical form and merge with the same rules as `-f` files (`merge.merge`).  `file:` is
-relative to the directory of the extending file; chains are followed recursively and a
-cycle is an error naming it (`web -> base -> web`).
+canonical form and merge with the same rules as `-f` files (`merge.merge`).
+
+`file:` is relative to the project directory for the project's own files (so
+`--project-directory` moves it, as in Compose), and to the directory of the file for a file
+reached through `extends`.  Chains are followed recursively; a cycle is an error naming it
+(`web -> base -> web`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class LoadedFile:
     data: dict[str, Any]
     smap: SourceMap
     tags: dict[KeyPath, Tag] = field(default_factory=dict)
+    # What `extends.file` is relative to: the project directory for the project's own files,
+    # the file's directory for a file reached through `extends` ("" means the latter).
+    working_dir: str = ""
 
 
 FileLoader = Callable[[str], LoadedFile]
@@ -87,12 +93,13 @@ class ExtendsResolver:
         if other is not None:
             if not isinstance(other, str):
                 raise loaded.smap.error((*ext_path, "file"), "extends.file must be a path")
-            base_path = os.path.normpath(os.path.join(os.path.dirname(loaded.file), other))
+            base_dir = loaded.working_dir or os.path.dirname(loaded.file)
+            base_path = os.path.normpath(os.path.join(base_dir, other))
             if not os.path.isfile(base_path):
                 raise loaded.smap.error(
                     (*ext_path, "file"),
                     f"extends.file {other!r} not found (looked for {base_path})",
-                    "the path is relative to the directory of the extending file",
+                    "the path is relative to the project directory (or to the file reached through extends)",
                 )
             base_file = self._file(base_path)
         else:

@@ -1,7 +1,7 @@
 """`include`: other stack files loaded as their own sub-projects and added to this one.
 
 Each entry is a path (short form) or `{path, project_directory, env_file}` (long form);
-paths are relative to the directory of the including file.  The included project is
+paths are relative to the including project's directory.  The included project is
 loaded on its own (its `.env`, its `extends`, its own `include`s), then its services,
 networks, volumes, secrets and configs are added; a name defined on both sides is an error,
 as in Compose ("services.web conflicts with imported resource").
@@ -37,11 +37,14 @@ def _str_list(value: Any, path: KeyPath, smap: SourceMap, what: str) -> list[str
     return list(items)
 
 
-def parse_includes(value: Any, file: str, smap: SourceMap) -> list[IncludeSpec]:
-    """The `include` entries of `file`, checked, with paths made absolute."""
+def parse_includes(value: Any, base_dir: str, smap: SourceMap) -> list[IncludeSpec]:
+    """The `include` entries of one file, checked, with paths made absolute.
+
+    Relative paths resolve against `base_dir`, the including project's directory (as in
+    Compose, where `--project-directory` moves them).
+    """
     if value is None:
         return []
-    base_dir = os.path.dirname(file) if file != "-" else os.getcwd()
     if not isinstance(value, list):
         raise smap.error(("include",), "include must be a list", "include:\n  - path/to/other.yaml")
     specs = []
@@ -70,7 +73,7 @@ def parse_includes(value: Any, file: str, smap: SourceMap) -> list[IncludeSpec]:
                 raise smap.error(
                     where,
                     f"included file {p} not found",
-                    "include paths are relative to the directory of the including file",
+                    "include paths are relative to the project directory",
                 )
         project_dir = entry.get("project_directory")
         if project_dir is not None and not isinstance(project_dir, str):

@@ -14,9 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from stack.errors import Location, StackFileError, UsageError
 from stack.spec.discovery import (
@@ -31,11 +29,15 @@ from stack.spec.extends import ExtendsResolver, LoadedFile
 from stack.spec.include import IncludeSpec, add_included, parse_includes
 from stack.spec.interpolation import Lookup, interpolate, unset_warning
 from stack.spec.merge import drop_reset_nulls, merge
-from stack.spec.models import Project, Service
 from stack.spec.profiles import active_profiles, select_services
 from stack.spec.sourcemap import SourceMap
 from stack.spec.transform import TransformContext, canonicalize_file, finalize
 from stack.spec.yamlpos import load_yaml
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from stack.spec.models import Project, Service
 
 __all__ = ["LoadOptions", "load_project", "load_raw"]
 
@@ -168,15 +170,20 @@ class _Session:
         def load_other(path: str) -> LoadedFile:
             # A file named by `extends.file`: its relative paths resolve against its own directory.
             other = self.parse(path, lookup)
-            ctx = TransformContext(project_name, os.path.dirname(path), path, other.smap, lookup)
+            ctx = TransformContext(
+                project_name, os.path.dirname(path), path, other.smap, lookup, interpolated=self.options.interpolate
+            )
             self.canonical(other, ctx)
             return other
 
         resolver = ExtendsResolver(load_other)
         project: dict[str, Any] = {}
         for loaded in parsed:
-            ctx = TransformContext(project_name, working_dir, loaded.file, loaded.smap, lookup)
-            includes = parse_includes(loaded.data.get("include"), loaded.file, loaded.smap)
+            loaded.working_dir = working_dir
+            ctx = TransformContext(
+                project_name, working_dir, loaded.file, loaded.smap, lookup, interpolated=self.options.interpolate
+            )
+            includes = parse_includes(loaded.data.get("include"), working_dir, loaded.smap)
             self.canonical(loaded, ctx)
             loaded.data.pop("include", None)
             resolver.resolve_file(loaded)
@@ -256,8 +263,8 @@ def _load(options: LoadOptions) -> _Result:
         defined = ", ".join(sorted(project.get("services") or {})) or "none"
         raise UsageError(f"no such service: {unknown[0]}", hint=f"defined services: {defined}")
     disabled = select_services(project, profiles, options.services, smap)
-    ctx = TransformContext(name, working_dir, parsed[0].file, smap, env.lookup)
-    raw = finalize(project, ctx)
+    ctx = TransformContext(name, working_dir, parsed[0].file, smap, env.lookup, interpolated=options.interpolate)
+    raw = finalize(project, ctx, disabled=list(disabled))
     return _Result(
         raw=raw,
         name=name,
@@ -283,6 +290,11 @@ def _located_validation_error(error: ValidationError, smap: SourceMap) -> StackF
 
 def load_project(options: LoadOptions) -> Project:
     """Load, merge, validate: the typed Project, with where it came from filled in."""
+    # pydantic and the models are imported here, not at module level: `config` never needs them.
+    from pydantic import ValidationError
+
+    from stack.spec.models import Project, Service
+
     result = _load(options)
     try:
         project = Project.model_validate(result.raw)

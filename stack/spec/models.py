@@ -114,9 +114,7 @@ class VolumeMount(Model):
 
 
 class DependsOn(Model):
-    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = (
-        "service_started"
-    )
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_started"
     required: bool = True
     restart: bool | None = None
 

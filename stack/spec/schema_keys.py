@@ -1,6 +1,7 @@
 """The Compose Specification's JSON schema, vendored: the known keys and types of a stack file.
 
-`compose-spec.json` next to this module is compose-spec/compose-spec's schema (Apache-2.0).
+`compose-spec.json` next to this module is compose-spec/compose-spec's schema (Apache-2.0, commit
+170098b; license text in compose-spec.LICENSE).
 It is loaded once, lazily; `validation` walks it to reject unknown keys and wrong types with
 their position, so the list of valid keys is never written out by hand.
 """

@@ -28,7 +28,7 @@ from stack.spec.sourcemap import KeyPath, SourceMap
 from stack.spec.units import byte_size, format_duration_ns, parse_duration_ns
 from stack.spec.validation import check_project, check_schema
 
-__all__ = ["TransformContext", "canonicalize_file", "finalize"]
+__all__ = ["TransformContext", "canonicalize_file", "finalize", "select_services"]
 
 RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs")
 
@@ -42,10 +42,13 @@ class TransformContext:
     file: str
     smap: SourceMap
     lookup: Callable[[str], str | None]  # the environment, for `environment: [A]` and `~`
+    # False under --no-interpolate: `${VAR}` is still in the values, so short syntax holding
+    # one is kept as written and references are not checked (they may name `${VAR}`).
+    interpolated: bool = True
 
     def path(self, value: str) -> str:
         """A host path from this file, absolute: `~` expanded, relative joined to working_dir."""
-        if value.startswith("~"):
+        if value == "~" or value.startswith("~/"):
             home = self.lookup("HOME") or os.path.expanduser("~")
             value = home + value[1:]
         if os.path.isabs(value) or re.match(r"^[A-Za-z]:[\\/]", value):
@@ -74,8 +77,10 @@ def _duration(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         return None
     try:
         return format_duration_ns(parse_duration_ns(value))
-    except ValueError as e:
-        raise ctx.smap.error(path, str(e), "use a duration like 30s, 1m30s, 500ms or 2h") from None
+    except ValueError:
+        raise ctx.smap.error(
+            path, f"invalid duration {value!r}", "use a duration like 30s, 1m30s, 500ms or 2h"
+        ) from None
 
 
 def _bytes(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
@@ -83,8 +88,10 @@ def _bytes(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         return None
     try:
         return str(byte_size(value))
-    except ValueError as e:
-        raise ctx.smap.error(path, str(e), "use a size like 512m, 1g, 64k or a number of bytes") from None
+    except ValueError:
+        raise ctx.smap.error(
+            path, f"invalid byte size {value!r}", "use a size like 512m, 1g, 64k or a number of bytes"
+        ) from None
 
 
 def _float(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
@@ -120,9 +127,7 @@ def _shell_words(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         try:
             return shlex.split(value)
         except ValueError as e:
-            raise ctx.smap.error(
-                path, f"cannot split {value!r} into words: {e}", "check the quotes"
-            ) from None
+            raise ctx.smap.error(path, f"cannot split {value!r} into words: {e}", "check the quotes") from None
     return value
 
 
@@ -231,12 +236,9 @@ def _depends_on(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     if isinstance(value, list):
         return {name: {"condition": "service_started", "required": True} for name in value}
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for name, spec in value.items():
-            dep = {"condition": "service_started", **(spec or {})}
-            dep.setdefault("required", True)
-            out[name] = dep
-        return out
+        # No defaults here: an override file may set only `restart:` on a dependency whose
+        # condition comes from an earlier file. finalize() fills them in after the merge.
+        return {name: dict(spec or {}) for name, spec in value.items()}
     return value
 
 
@@ -386,6 +388,9 @@ def _ports(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         if isinstance(item, int | float) and not isinstance(item, bool):
             out.extend(_short_port(str(int(item)), item_path, ctx))
         elif isinstance(item, str):
+            if not ctx.interpolated and "$" in item:
+                out.append(item)  # type: ignore[arg-type]  # kept as written (not interpolated)
+                continue
             out.extend(_short_port(item, item_path, ctx))
         elif isinstance(item, dict):
             port: dict[str, Any] = {"mode": item.get("mode", "ingress")}
@@ -491,6 +496,9 @@ def _volumes(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     for index, item in enumerate(value):
         item_path = (*path, index)
         if isinstance(item, str):
+            if not ctx.interpolated and "$" in item:
+                out.append(item)  # kept as written (not interpolated)
+                continue
             out.append(_short_volume(item, item_path, ctx))
         elif isinstance(item, dict):
             mount = dict(item)
@@ -535,18 +543,18 @@ def _build(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     if not isinstance(value, dict):
         return value
     out = dict(value)
-    context = out.get("context", ".")
+    context = out.get("context")
     if isinstance(context, str) and not _is_remote_context(context):
-        context = ctx.path(context)
-    out["context"] = context
-    if "dockerfile" not in out and "dockerfile_inline" not in out:
-        out["dockerfile"] = "Dockerfile"
+        out["context"] = ctx.path(context)
+    # The context and dockerfile defaults wait for finalize(): an override file that only adds
+    # `args` must not reset the context of the file it overrides.
     converters: dict[str, Convert] = {
         "args": _build_args,
         "labels": _labels,
         "extra_hosts": _extra_hosts,
         "shm_size": _bytes,
         "ulimits": _ulimits,
+        "secrets": _config_refs,  # build secrets have no default target
     }
     for key, convert in converters.items():
         if key in out:
@@ -625,6 +633,42 @@ def _develop(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     return out
 
 
+_RESTART = re.compile(r"no|always|unless-stopped|on-failure(:\d+)?")
+
+
+def _restart(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """Stricter than Compose (which leaves a bad policy for the daemon to refuse at `up`)."""
+    if isinstance(value, str) and not _RESTART.fullmatch(value) and (ctx.interpolated or "$" not in value):
+        raise ctx.smap.error(
+            path,
+            f"invalid restart policy {value!r}",
+            "use one of: no, always, unless-stopped, on-failure, on-failure:MAX_RETRIES",
+        )
+    return value
+
+
+def _gpus(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """`gpus: all` is every GPU: Compose prints it as one device request with count -1."""
+    return [{"count": -1}] if value == "all" else value
+
+
+def _hooks(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """post_start/pre_stop: each hook's command string is split like `command`."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for index, hook in enumerate(value):
+        if isinstance(hook, dict) and isinstance(hook.get("command"), str):
+            hook = {**hook, "command": _shell_words(hook["command"], (*path, index, "command"), ctx)}
+        out.append(hook)
+    return out
+
+
+def _label_file(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    files = [value] if isinstance(value, str) else value
+    return [ctx.path(f) for f in files] if isinstance(files, list) else value
+
+
 # service key -> converter; keys not listed are kept as written.
 SERVICE_FIELDS: dict[str, Convert] = {
     "annotations": _labels,
@@ -642,6 +686,11 @@ SERVICE_FIELDS: dict[str, Convert] = {
     "env_file": _env_file,
     "environment": _environment,
     "expose": _expose,
+    "gpus": _gpus,
+    "group_add": _str_list,
+    "label_file": _label_file,
+    "post_start": _hooks,
+    "pre_stop": _hooks,
     "extra_hosts": _extra_hosts,
     "healthcheck": _healthcheck,
     "labels": _labels,
@@ -651,6 +700,7 @@ SERVICE_FIELDS: dict[str, Convert] = {
     "memswap_limit": _bytes,
     "networks": _service_networks,
     "ports": _ports,
+    "restart": _restart,
     "secrets": _secret_refs,
     "shm_size": _bytes,
     "stop_grace_period": _duration,
@@ -746,6 +796,40 @@ def _fold_env_files(name: str, service: dict[str, Any], ctx: TransformContext) -
     service["environment"] = merged
 
 
+def _merged_defaults(name: str, service: dict[str, Any], ctx: TransformContext) -> None:
+    """Defaults that only make sense once every file is merged (see canonicalize_file)."""
+    build = service.get("build")
+    if isinstance(build, dict):
+        build.setdefault("context", ctx.working_dir)
+        if "dockerfile" not in build and "dockerfile_inline" not in build:
+            build["dockerfile"] = "Dockerfile"
+        service["build"] = {"context": build.pop("context"), **build}
+    for dep, spec in (service.get("depends_on") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        if "condition" not in spec:
+            raise ctx.smap.error(
+                ("services", name, "depends_on", dep),
+                "missing required key 'condition'",
+                "add `condition:` (one of: service_started, service_healthy, service_completed_successfully)",
+            )
+        spec.setdefault("required", True)
+
+
+def _fold_label_files(name: str, service: dict[str, Any], ctx: TransformContext) -> None:
+    """label_file contents go into `labels` (explicit labels win), as Compose prints them."""
+    files = service.pop("label_file", None)
+    if not files:
+        return
+    merged: dict[str, Any] = {}
+    for index, file in enumerate(files):
+        if not os.path.exists(file):
+            raise ctx.smap.error(("services", name, "label_file", index), f"label file {file} not found")
+        merged.update(_read_env_file(file, ctx))
+    merged.update(service.get("labels") or {})
+    service["labels"] = merged
+
+
 def finalize(
     project: dict[str, Any], ctx: TransformContext, *, disabled: Collection[str] | None = None
 ) -> dict[str, Any]:
@@ -762,13 +846,19 @@ def finalize(
         out[kind] = {key: dict(spec or {}) for key, spec in (out.get(kind) or {}).items()}
     for name, service in services.items():
         _fold_env_files(name, service, ctx)
+        _fold_label_files(name, service, ctx)
+        _merged_defaults(name, service, ctx)
+        deploy = service.get("deploy")
+        if service.get("scale") is not None and isinstance(deploy, dict) and deploy.get("replicas") is None:
+            deploy["replicas"] = service["scale"]  # Compose mirrors scale into deploy
         service.setdefault("command", None)
         service.setdefault("entrypoint", None)
         if "network_mode" not in service and not service.get("networks"):
             service["networks"] = {"default": None}
         _implied_dependencies(service)
         _omit_empty(service)
-    check_project(out, ctx.smap, disabled)
+    if ctx.interpolated:
+        check_project(out, ctx.smap, disabled)
     _drop_unused(out)
     for kind in RESOURCE_KINDS:
         resources = out[kind]
@@ -787,21 +877,24 @@ def finalize(
 def _implied_dependencies(service: dict[str, Any]) -> None:
     """links, `network_mode: service:x` and volumes_from need the other service: Compose adds
     a depends_on (restart: true) for each, unless one is written."""
-    needed: list[str] = []
+    needed: list[tuple[str, bool]] = []  # (service, restart with it)
     for link in service.get("links") or []:
-        needed.append(str(link).split(":", 1)[0])
+        needed.append((str(link).split(":", 1)[0], True))
     network_mode = service.get("network_mode")
     if isinstance(network_mode, str) and network_mode.startswith("service:"):
-        needed.append(network_mode.removeprefix("service:"))
+        needed.append((network_mode.removeprefix("service:"), True))
     for source in service.get("volumes_from") or []:
         text = str(source)
         if not text.startswith("container:"):
-            needed.append(text.split(":", 1)[0])
+            needed.append((text.split(":", 1)[0], False))
     if not needed:
         return
     depends_on = service.setdefault("depends_on", {})
-    for name in needed:
-        depends_on.setdefault(name, {"condition": "service_started", "restart": True, "required": True})
+    for name, restart in needed:
+        implied: dict[str, Any] = {"condition": "service_started", "required": True}
+        if restart:
+            implied["restart"] = True
+        depends_on.setdefault(name, implied)
 
 
 # Fields Compose leaves out of its output when false (Go `bool` with omitempty).
@@ -838,6 +931,33 @@ def _omit_empty(service: dict[str, Any]) -> None:
                         del spec[key]
 
 
+def select_services(project: dict[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """The finalized project cut down to `names` and what they depend on (`config web`).
+
+    Resources no remaining service uses are dropped. Unknown names raise KeyError(name).
+    """
+    services: dict[str, Any] = project.get("services") or {}
+    wanted: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in wanted:
+            continue
+        if name not in services:
+            raise KeyError(name)
+        wanted.append(name)
+        pending.extend(dep for dep in services[name].get("depends_on") or {} if dep in services)
+    out = dict(project)
+    out["services"] = {k: v for k, v in services.items() if k in wanted}
+    for kind in RESOURCE_KINDS:
+        out[kind] = dict(out.get(kind) or {})
+    _drop_unused(out)
+    for kind in RESOURCE_KINDS:
+        if not out[kind]:
+            del out[kind]
+    return out
+
+
 def _uses_default_network(services: dict[str, Any]) -> bool:
     return any("default" in (s.get("networks") or {}) for s in services.values())
 
@@ -851,9 +971,7 @@ def _drop_unused(project: dict[str, Any]) -> None:
             if isinstance(mount, dict) and mount.get("type") == "volume" and mount.get("source"):
                 used["volumes"].add(mount["source"])
         for kind in ("secrets", "configs"):
-            used[kind].update(
-                str(ref.get("source")) for ref in service.get(kind) or [] if isinstance(ref, dict)
-            )
+            used[kind].update(str(ref.get("source")) for ref in service.get(kind) or [] if isinstance(ref, dict))
         build = service.get("build")
         if isinstance(build, dict):
             used["secrets"].update(

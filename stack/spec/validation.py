@@ -60,22 +60,19 @@ _TYPE_WORDS = {
 }
 
 
+_JSON_TYPES: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    return _JSON_TYPES.get(type(value)) or type(value).__name__
 
 
 def _type_ok(value: Any, expected: str) -> bool:
@@ -96,7 +93,7 @@ def _types_of(schema: Schema) -> list[str]:
     t = schema.get("type")
     if t is None:
         return []
-    return [t] if isinstance(t, str) else list(t)
+    return [t] if isinstance(t, str) else t
 
 
 @cache
@@ -105,7 +102,10 @@ def _pattern(text: str) -> re.Pattern[str]:
 
 
 def _walk(value: Any, schema: Schema, path: KeyPath) -> Problem | None:
-    schema = resolve(schema)
+    if "$ref" in schema:
+        schema = resolve(schema)
+    if schema.get("type") == "string" and type(value) is str and "enum" not in schema and "pattern" not in schema:
+        return None  # the most common node: a plain string where a string belongs
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:
             problem = _walk_branches(value, schema[combinator], path)
@@ -118,6 +118,8 @@ def _walk(value: Any, schema: Schema, path: KeyPath) -> Problem | None:
     if "enum" in schema and value not in schema["enum"]:
         accepted = ", ".join(str(v) for v in schema["enum"])
         return path, f"invalid value {value!r}", f"use one of: {accepted}"
+    if "pattern" in schema and isinstance(value, str) and not _pattern(schema["pattern"]).search(value):
+        return path, f"invalid value {value!r}", f"it must match {schema['pattern']}"
     if isinstance(value, dict):
         return _walk_mapping(value, schema, path)
     if isinstance(value, list):
@@ -161,6 +163,33 @@ def _walk_branches(value: Any, branches: list[Schema], path: KeyPath) -> Problem
     return path, f"must be {' or '.join(words)}, not {_describe(value)}", None
 
 
+# Required keys that an override file may leave to an earlier file (checked after the merge,
+# as Compose does): depends_on.<service>.condition.
+_REQUIRED_AFTER_MERGE = frozenset({"condition"})
+# Fields typed [integer, string] that are not plain integers (sizes, "all", port specs).
+_KEEP_AS_TEXT = frozenset({"published", "shm_size", "mem_reservation", "count"})
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
+def _coerce(text: str, schema: Schema, path: KeyPath) -> Any:
+    """A string where the schema also allows a boolean or an integer becomes one, as Compose
+    does (such fields accept strings so that `${VAR}` can fill them). A Problem if it cannot."""
+    types = set(_types_of(resolve(schema)))
+    if types == {"boolean", "string"}:
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return path, f"must be a boolean, not {text!r}", "use true or false"
+    if types == {"integer", "string"} or (types == {"number", "string"} and path[-1] == "retries"):
+        try:
+            return int(text)
+        except ValueError:
+            return path, f"must be an integer, not {text!r}", "use a whole number"
+    return text
+
+
 def _walk_mapping(value: dict[str, Any], schema: Schema, path: KeyPath) -> Problem | None:
     props: dict[str, Schema] = schema.get("properties", {})
     patterns: dict[str, Schema] = schema.get("patternProperties", {})
@@ -173,6 +202,11 @@ def _walk_mapping(value: dict[str, Any], schema: Schema, path: KeyPath) -> Probl
             problem = _walk(item, props[key], key_path)
             if problem is not None:
                 return problem
+            if isinstance(item, str) and key not in _KEEP_AS_TEXT:
+                converted = _coerce(item, props[key], key_path)
+                if isinstance(converted, tuple):
+                    return converted
+                value[key] = converted
             continue
         matched = False
         for pattern, sub in patterns.items():
@@ -191,8 +225,10 @@ def _walk_mapping(value: dict[str, Any], schema: Schema, path: KeyPath) -> Probl
             if problem is not None:
                 return problem
     for required in schema.get("required", []):
-        if required not in value:
-            return path, f"missing required key {required!r}", None
+        if required not in value and required not in _REQUIRED_AFTER_MERGE:
+            enum = resolve(props.get(required, {})).get("enum")
+            hint = f"add `{required}:`" + (f" (one of: {', '.join(map(str, enum))})" if enum else "")
+            return path, f"missing required key {required!r}", hint
     return None
 
 
@@ -227,9 +263,7 @@ def check_schema(data: Any, smap: SourceMapLike) -> None:
 # project rules (canonical, merged data)
 
 
-def check_project(
-    project: dict[str, Any], smap: SourceMapLike, disabled: Collection[str] | None = None
-) -> None:
+def check_project(project: dict[str, Any], smap: SourceMapLike, disabled: Collection[str] | None = None) -> None:
     """Cross-reference checks over the merged canonical project; raises a located error.
 
     `disabled`: services defined but switched off by profiles. A dependency on one of them is
@@ -264,9 +298,7 @@ def _check_service(
     base: KeyPath = ("services", name)
     services = project.get("services") or {}
     if not service.get("image") and not service.get("build"):
-        raise smap.error(
-            base, f"service {name!r} has neither an image nor a build context", "set image: or build:"
-        )
+        raise smap.error(base, f"service {name!r} has neither an image nor a build context", "set image: or build:")
     for dep, spec in (service.get("depends_on") or {}).items():
         if dep in services:
             continue
@@ -294,16 +326,13 @@ def _check_service(
     ]
     _check_refs(base, "volumes", volume_refs, project, smap)
     for kind in ("secrets", "configs"):
-        refs = [
-            (i, ref.get("source")) for i, ref in enumerate(service.get(kind) or []) if isinstance(ref, dict)
-        ]
+        refs = [(i, ref.get("source")) for i, ref in enumerate(service.get(kind) or []) if isinstance(ref, dict)]
         _check_refs(base, kind, refs, project, smap)
     replicas = _replicas(service)
     if service.get("container_name") and replicas is not None and replicas > 1:
         raise smap.error(
             (*base, "container_name"),
-            f"service {name!r} sets container_name but asks for {replicas} replicas; "
-            "container names must be unique",
+            f"service {name!r} sets container_name but asks for {replicas} replicas; container names must be unique",
             "remove container_name or set a single replica",
         )
     resources = (service.get("deploy") or {}).get("resources") or {}

@@ -15,7 +15,7 @@ fi
 version="$("$BUSYBOX" --help 2>&1 | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p' || true)"
 version="${version:-unknown}-$(sha256sum "$BUSYBOX" | cut -c1-12)"
 
-existing="$(docker image inspect --format '{{ index .Config.Labels "dev.stack.test.busybox" }}' "$IMAGE" 2>/dev/null || true)"
+existing="$(docker image inspect --format '{{ index .Config.Labels "stack-test.busybox-version" }}' "$IMAGE" 2>/dev/null || true)"
 if [[ "$existing" == "$version" ]]; then
     echo "build.sh: $IMAGE is up to date ($version)"
     exit 0
@@ -37,6 +37,6 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 tar -C "$root" -c . | docker import \
     --change 'CMD ["sh"]' \
     --change 'ENV PATH=/bin:/sbin:/usr/bin' \
-    --change "LABEL dev.stack.test.busybox=$version" \
+    --change "LABEL stack-test.busybox-version=$version" \
     - "$IMAGE" >/dev/null
 echo "build.sh: built $IMAGE ($version)"

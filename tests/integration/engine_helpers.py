@@ -8,23 +8,13 @@ import anyio
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
-from stack.engine.observe import observe
+from stack.engine.observe import observe_project
 from stack.engine.progress import ProgressSink, null_sink
 from stack.plan.observed import ObservedState
 from stack.plan.options import DownOptions, UpOptions
 from stack.plan.plan import Plan
 from stack.plan.reconcile import plan_down, plan_up
 from stack.spec.models import Project
-
-
-def image_refs(project: Project) -> list[str]:
-    from stack.plan.naming import service_image
-
-    return sorted({service_image(project.name, k, s) for k, s in project.services.items()})
-
-
-async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
-    return await observe(api, project.name, image_refs(project))
 
 
 async def up_async(

@@ -8,14 +8,18 @@ import urllib.request
 import anyio
 import docker
 import pytest
-from engine_helpers import down, run_plan, snapshot, up
 
 from stack.engine.docker_api import DockerAPI
+from stack.engine.executor import ExecContext, execute
+from stack.engine.observe import observe_project
 from stack.engine.waits import ContainerWatcher, WaitSpec, wait_for
-from stack.errors import DockerUnavailableError, PortInUseError
+from stack.errors import DockerAPIError, DockerUnavailableError, PortInUseError
 from stack.plan import labels as L
 from stack.plan.options import DownOptions
 from stack.plan.plan import Op, Plan
+from stack.plan.reconcile import plan_up
+from tests.integration.conftest import IMAGE
+from tests.integration.engine_helpers import down, run_plan, snapshot, up
 
 pytestmark = pytest.mark.docker
 
@@ -85,8 +89,12 @@ def test_create_under_temporary_name_then_rename(api, make_project, docker_clien
 
 def test_named_volume_survives_container_removal(api, make_project, docker_client):
     project = make_project(
-        {"writer": {"command": ["sh", "-c", "echo kept > /data/f"], "volumes": [
-            {"type": "volume", "source": "data", "target": "/data"}]}},
+        {
+            "writer": {
+                "command": ["sh", "-c", "echo kept > /data/f"],
+                "volumes": [{"type": "volume", "source": "data", "target": "/data"}],
+            }
+        },
         volumes={"data": {}},
     )
     up(api, project)
@@ -97,8 +105,12 @@ def test_named_volume_survives_container_removal(api, make_project, docker_clien
     assert [v.name for v in snapshot(api, project).volumes] == [volume]
 
     reader = make_project(
-        {"writer": {"command": ["cat", "/data/f"], "volumes": [
-            {"type": "volume", "source": "data", "target": "/data"}]}},
+        {
+            "writer": {
+                "command": ["cat", "/data/f"],
+                "volumes": [{"type": "volume", "source": "data", "target": "/data"}],
+            }
+        },
         volumes={"data": {}},
     )
     up(api, reader)
@@ -169,3 +181,107 @@ def test_unreachable_daemon_says_what_to_do():
         anyio.run(facade.ping)
     assert "unix:///nonexistent/docker.sock" in caught.value.message
     assert "daemon running" in (caught.value.hint or "")
+
+
+def test_missing_image_without_build_fails_naming_the_service(api, make_project):
+    project = make_project({"ghost": {"image": "stack-test/absent:1", "command": SLEEP}})
+    with pytest.raises(DockerAPIError) as caught:
+        up(api, project)
+    assert caught.value.message.startswith("service ghost: cannot pull image stack-test/absent:1")
+    assert "docker load" in (caught.value.hint or "")
+
+
+def test_changed_service_is_recreated_under_its_name_keeping_anonymous_volumes(api, make_project, docker_client):
+    volumes = [{"type": "volume", "target": "/anon"}]
+    first = make_project(
+        {
+            "app": {
+                "command": ["sh", "-c", "echo $$V >> /anon/log; exec sleep 600"],
+                "volumes": volumes,
+                "environment": {"V": "one"},
+            }
+        }
+    )
+    first.services["app"].command = ["sh", "-c", "echo $V >> /anon/log; exec sleep 600"]
+    up(api, first)
+    name = f"{first.name}-app-1"
+    old_id = docker_client.inspect_container(name)["Id"]
+
+    second = first.model_copy(deep=True)
+    second.services["app"].environment["V"] = "two"
+    plan, result = up(api, second, stop_timeout=0)
+    assert result.ok
+    ops = [n.op for n in plan.nodes]
+    assert Op.RENAME_CONTAINER in ops and Op.REMOVE_CONTAINER in ops
+    info = docker_client.inspect_container(name)
+    assert info["Id"] != old_id and info["State"]["Running"]
+    assert [c.name for c in snapshot(api, second).containers] == [name]
+    # The anonymous volume came along: both runs appended to the same file.
+    logs = docker_client.exec_create(name, ["cat", "/anon/log"])
+    assert docker_client.exec_start(logs).decode().split() == ["one", "two"]
+
+
+def test_absent_optional_dependency_is_skipped(api, make_project, docker_client):
+    project = make_project({"app": {"command": SLEEP}})
+    plan = Plan()
+    net = plan.add(Op.CREATE_NETWORK, "network:default", "missing", key="default", name=f"{project.name}_default")
+    create = plan.add(Op.CREATE_CONTAINER, "service:app:1", "test", [net.id], service="app", number=1)
+    wait = plan.add(
+        Op.WAIT_CONDITION,
+        "service:cache",
+        "app depends on cache",
+        [],
+        service="cache",
+        dependent="app",
+        condition="service_started",
+        required=False,
+    )
+    plan.add(Op.START_CONTAINER, "service:app:1", "test", [create.id, wait.id], container=f"{project.name}-app-1")
+    result = run_plan(api, project, plan)
+    assert result.ok and result.skipped == [wait.id]
+    assert docker_client.inspect_container(f"{project.name}-app-1")["State"]["Running"]
+
+
+def test_observe_finds_external_networks_and_volumes_by_exact_name(api, make_project, docker_client):
+    project = make_project(
+        {"app": {"command": SLEEP, "networks": {"shared": None}}},
+        networks={"shared": {"external": True, "name": "PLACEHOLDER"}},
+        volumes={"ext": {"external": True, "name": "PLACEHOLDER"}},
+    )
+    net, vol = f"{project.name}-ext-net", f"{project.name}-ext-vol"
+    project.networks["shared"].name = net
+    project.volumes["ext"].name = vol
+    # Labelled with the project so the fixture removes them; still external to the stack.
+    docker_client.create_network(net, labels={L.PROJECT: project.name})
+    docker_client.create_volume(vol, labels={L.PROJECT: project.name})
+    docker_client.create_network(net + "-longer", labels={L.PROJECT: project.name})
+    state = anyio.run(lambda: observe_project(api, project))
+    assert state.external_networks == frozenset({net})
+    assert state.external_volumes == frozenset({vol})
+    assert state.images == {"stack-test/busybox:latest": docker_client.inspect_image(IMAGE)["Id"]}
+    _, result = up(api, project)
+    assert result.ok
+    attached = docker_client.inspect_container(f"{project.name}-app-1")["NetworkSettings"]["Networks"]
+    assert list(attached) == [net]
+
+
+def test_a_failing_service_does_not_stop_independent_ones(api, make_project, docker_client):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        project = make_project(
+            {
+                "web": {"command": SLEEP, "ports": [{"target": 80, "published": str(port)}]},
+                "after": {"command": SLEEP, "depends_on": {"web": {"condition": "service_started"}}},
+                "other": {"command": SLEEP},
+            }
+        )
+        plan = plan_up(project, snapshot(api, project))
+        result = anyio.run(lambda: execute(plan, ExecContext(api, project), raise_on_failure=False))
+    assert [plan.node(i).resource for i in result.failed] == ["service:web:1"]
+    assert isinstance(next(iter(result.failed.values())), PortInUseError)
+    skipped = {plan.node(i).resource for i in result.skipped}
+    assert "service:after:1" in skipped
+    assert docker_client.inspect_container(f"{project.name}-other-1")["State"]["Running"]
+    assert not docker_client.inspect_container(f"{project.name}-after-1")["State"]["Running"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from engine_helpers import up, up_async
 
 from stack.engine.progress import RecordingSink, Status
 from stack.errors import HealthcheckFailedError, ServiceFailedError
 from stack.plan.plan import Op
+from tests.integration.engine_helpers import up, up_async
 
 pytestmark = pytest.mark.docker
 
@@ -49,6 +49,10 @@ def test_service_healthy_wait_is_released_by_the_health_event(api, make_project,
     # web starts only after db reported healthy (the reaction delay is measured in bench/).
     assert web_start > healthy
     print(f"health_status healthy -> dependent start: {(web_start - healthy) / 1e6:.1f} ms")
+    # The wait reported the dependency's states as they changed, ending with healthy.
+    reported = [e.text for e in sink.of(Status.LOG) if e.op == "WaitCondition"]
+    assert reported[-1] == f"{project.name}-db-1: healthy"
+    assert any(text.endswith(": starting") for text in reported)
     # The wait saw no polling: no inspect was needed to decide.
     assert api.calls["container.inspect"] == 0
 
@@ -86,7 +90,10 @@ def test_service_completed_successfully_and_its_failure(api, make_project):
     project = make_project(
         {
             "migrate": {"command": ["sh", "-c", "exit 0"]},
-            "app": {"command": ["sleep", "600"], "depends_on": {"migrate": {"condition": "service_completed_successfully"}}},
+            "app": {
+                "command": ["sleep", "600"],
+                "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
+            },
         }
     )
     _, result = up(api, project, wait_timeout=60)
@@ -107,9 +114,7 @@ def test_service_completed_successfully_and_its_failure(api, make_project):
 
 
 def test_service_healthy_on_a_service_without_healthcheck_fails_at_once(api, make_project):
-    project = make_project(
-        {"db": {"command": ["sleep", "600"]}, "web": WEB}
-    )
+    project = make_project({"db": {"command": ["sleep", "600"]}, "web": WEB})
     with pytest.raises(HealthcheckFailedError) as caught:
         up(api, project, wait_timeout=60)
     assert "has no healthcheck" in caught.value.message
@@ -134,3 +139,28 @@ def test_parallel_starts_are_pipelined(api, make_project):
     anyio.run(run)
     done = [e.resource for e in sink.of(Status.DONE) if e.op == "StartContainer"]
     assert done.index("service:worker:1") < done.index("service:web:1")
+
+
+def test_cancelling_a_run_mid_wait_leaves_only_labelled_resources(api, make_project, docker_client):
+    never = {
+        "command": ["sleep", "600"],
+        "healthcheck": {"test": ["CMD-SHELL", "exit 1"], "interval": "200ms", "retries": 1000},
+    }
+    project = make_project({"db": never, "web": WEB})
+
+    async def run() -> None:
+        with anyio.CancelScope() as scope:
+
+            def sink(event) -> None:
+                # Ctrl-C stand-in: cancel as soon as the wait begins.
+                if event.op == "WaitCondition" and event.status is Status.STARTED:
+                    scope.cancel()
+
+            await up_async(api, project, progress=sink, wait_timeout=600)
+        assert scope.cancelled_caught
+
+    anyio.run(run)
+    # Everything the run created carries the project label (so `down` finds it); web never started.
+    listed = docker_client.containers(all=True, filters={"label": [f"dev.stack.project={project.name}"]})
+    assert sorted(c["Names"][0].lstrip("/") for c in listed) == [f"{project.name}-db-1", f"{project.name}-web-1"]
+    assert {c["Names"][0].lstrip("/"): c["State"] for c in listed}[f"{project.name}-web-1"] == "created"

@@ -66,3 +66,19 @@ def test_network_and_volume_labels_and_filter() -> None:
     assert L.project_filter("demo", oneoff=False) == {"label": ["dev.stack.project=demo", "dev.stack.oneoff=False"]}
     assert L.is_owned({L.PROJECT: "demo"}, "demo")
     assert not L.is_owned({"com.docker.compose.project": "demo"}, "demo")
+
+
+def test_depends_on_label_lists_every_needed_service() -> None:
+    p = project(
+        {
+            "db": {"image": "busybox"},
+            "vpn": {"image": "busybox"},
+            "web": {
+                "image": "busybox",
+                "depends_on": {"db": {"condition": "service_started"}},
+                "network_mode": "service:vpn",
+            },
+        }
+    )
+    assert L.container_labels(p, "web", 1, "h")[L.DEPENDS_ON] == "db,vpn"
+    assert L.DEPENDS_ON not in L.container_labels(p, "db", 1, "h")

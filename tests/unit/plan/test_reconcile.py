@@ -12,39 +12,11 @@ from stack.plan import labels as L
 from stack.plan.hash import service_config_hash
 from stack.plan.observed import ObservedState
 from stack.plan.options import UpOptions
-from stack.plan.plan import Op, Plan
+from stack.plan.plan import NODE_ARGS, Op, Plan
 from stack.plan.reconcile import image_references, plan_images, plan_up
 
 from .plan_builders import container, converged, image_id, images, network, project
 from .test_reconcile_golden import CASES, base
-
-REQUIRED_ARGS: dict[Op, set[str]] = {
-    Op.CREATE_NETWORK: {"key", "name", "labels"},
-    Op.REMOVE_NETWORK: {"key", "name"},
-    Op.CREATE_VOLUME: {"key", "name", "labels"},
-    Op.REMOVE_VOLUME: {"name"},
-    Op.BUILD_IMAGE: {"image", "service"},
-    Op.PULL_IMAGE: {"image", "service"},
-    Op.REMOVE_IMAGE: {"image"},
-    Op.CREATE_CONTAINER: {
-        "service",
-        "number",
-        "name",
-        "final_name",
-        "image",
-        "labels",
-        "networks",
-        "volumes",
-    },
-    Op.START_CONTAINER: {"service", "number", "container"},
-    Op.STOP_CONTAINER: {"service", "container", "container_id", "timeout"},
-    Op.REMOVE_CONTAINER: {"service", "container", "container_id", "remove_volumes"},
-    Op.RENAME_CONTAINER: {"service", "container", "new_name"},
-    Op.RESTART_CONTAINER: {"service", "container", "timeout"},
-    Op.CONNECT_NETWORK: {"service", "container", "network", "network_key"},
-    Op.DISCONNECT_NETWORK: {"container", "network"},
-    Op.WAIT_CONDITION: {"service", "dependent", "condition", "required", "timeout", "containers"},
-}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -52,7 +24,7 @@ def test_every_plan_is_a_dag_in_node_order_with_the_args_the_executor_needs(name
     plan = CASES[name]()
     for node in plan.nodes:
         assert all(0 < d < node.id for d in node.deps), node.render()
-        assert REQUIRED_ARGS[node.op] <= set(node.args), node.render()
+        assert set(NODE_ARGS[node.op]) <= set(node.args), node.render()
 
 
 def _ancestors(plan: Plan, node_id: int) -> set[int]:
@@ -190,6 +162,9 @@ def test_containers_sharing_namespaces_or_volumes_follow_their_provider() -> Non
     assert backup.args["volumes_from"] == ["demo-vpn-1:ro"]
     vpn_creates = {creates[("vpn", 1)].id, creates[("vpn", 2)].id}
     assert vpn_creates <= set(app.deps) and vpn_creates <= set(backup.deps)
+    app_start = next(n for n in plan.nodes if n.op is Op.START_CONTAINER and n.args["service"] == "app")
+    vpn_starts = {n.id for n in plan.nodes if n.op is Op.START_CONTAINER and n.args["service"] == "vpn"}
+    assert vpn_starts <= set(app_start.deps)
     # Recreating the provider recreates what points at its old container.
     changed = project({"vpn": {"image": "busybox", "scale": 2, "environment": {"X": "1"}}, **sidecars})
     plan = plan_up(changed, converged(p), UpOptions())

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from stack.plan import labels as L
 from stack.plan.observed import ObservedState
 from stack.plan.options import DownOptions, UpOptions
 from stack.plan.plan import Plan
@@ -304,6 +305,14 @@ def case_down_volumes_and_local_images() -> Plan:
 def case_down_orphans_kept() -> Plan:
     p = base()
     return plan_down(_with_extra(p, container(p, "old", 1)), DownOptions(), p)
+
+
+def case_down_remove_orphans_in_label_order() -> Plan:
+    """The orphan `old` depended on db (its depends-on label): it stops before db."""
+    p = base()
+    old = container(p, "old", 1)
+    old = replace(old, labels={**old.labels, L.DEPENDS_ON: "db"})
+    return plan_down(_with_extra(p, old), DownOptions(remove_orphans=True), p)
 
 
 def case_down_without_stack_file() -> Plan:

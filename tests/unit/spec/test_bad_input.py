@@ -62,7 +62,7 @@ CASES = [
         "services.web.ports",
         "list",
     ),
-    Bad(  # S2: validation._replicas() lets int('many') raise ValueError
+    Bad(
         "replicas-as-string",
         "services:\n  web:\n    image: a\n    deploy:\n      replicas: many\n",
         5,
@@ -298,7 +298,7 @@ def _load(tmp_path: Path, file: Path) -> StackError:
 
 
 # Cases whose detection belongs to the canonical transform/validation (S2), not yet there.
-PENDING = {"replicas-as-string", "invalid-restart"}
+PENDING: set[str] = set()
 
 
 def _params() -> list[object]:
@@ -383,3 +383,28 @@ def test_missing_file_names_it(tmp_path: Path) -> None:
 
 def test_at_least_25_bad_files() -> None:
     assert len(CASES) >= 25
+
+
+def test_errors_after_merging_name_the_file_that_wrote_the_key(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("services:\n  web:\n    image: a\n    depends_on: [db]\n  db:\n    image: b\n")
+    b.write_text("services:\n  db:\n    image: c\n\n    networks: [missing]\n")
+    with pytest.raises(StackFileError) as info:
+        load_project(LoadOptions(files=[str(a), str(b)], cwd=str(tmp_path), environ=ENV))
+    error = info.value
+    assert error.location is not None
+    assert (error.location.file, error.location.line) == (str(b), 5)
+    assert error.path == "services.db.networks.missing"
+
+
+def test_error_in_an_extended_file_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "common.yaml").write_text("services:\n  base:\n    image: x\n    ports: ['80:nope']\n")
+    main_file = tmp_path / "stack.yaml"
+    main_file.write_text("services:\n  web:\n    extends: {file: common.yaml, service: base}\n")
+    with pytest.raises(StackFileError) as info:
+        load_project(LoadOptions(files=[str(main_file)], cwd=str(tmp_path), environ=ENV))
+    error = info.value
+    assert error.location is not None
+    assert (error.location.file, error.location.line) == (str(tmp_path / "common.yaml"), 4)
+    assert error.path == "services.base.ports[0]"

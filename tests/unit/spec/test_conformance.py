@@ -2,8 +2,10 @@
 
 For every compose file of the awesome-compose corpus and every case under cases/, both
 programs run on the same directory with the same (controlled) environment; the parsed JSON
-must be equal, except for the differences listed, each with its reason, in KNOWN_DIFFERENCES.
-Both outputs must also validate against the Compose Specification's JSON schema.
+(and YAML) must be equal, except for the differences listed, each with its reason, in
+KNOWN_DIFFERENCES; where none is listed the text must be identical too (key order, quoting).
+Both JSON outputs must also validate against the Compose Specification's JSON schema, and the
+typed Project the engine uses must hold exactly what `config` prints.
 
 A case directory holds compose.yaml (plus any files it uses) and optionally:
   args      extra global arguments, one per line (`-f`, `--profile`, `--env-file` ...)
@@ -12,17 +14,23 @@ A case directory holds compose.yaml (plus any files it uses) and optionally:
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from stack.cli.main import cli
+from stack.spec.loader import LoadOptions, load_project, load_raw
+from stack.spec.serialize import ordered, to_config_dict
 
 HERE = Path(__file__).parent
 CASES_DIR = HERE / "cases"
@@ -58,9 +66,10 @@ def _case_args(directory: Path) -> list[str]:
     return [line for line in args_file.read_text().splitlines() if line]
 
 
-def compose_config(binary: Path, directory: Path) -> dict[str, Any]:
+def compose_config(binary: Path, directory: Path, output_format: str = "json") -> str:
+    """What `docker compose config` prints for the case."""
     result = subprocess.run(
-        [str(binary), *_case_args(directory), "config", "--format", "json"],
+        [str(binary), *_case_args(directory), "config", "--format", output_format],
         cwd=directory,
         env=_case_env(directory),
         capture_output=True,
@@ -69,20 +78,26 @@ def compose_config(binary: Path, directory: Path) -> dict[str, Any]:
         check=False,
     )
     assert result.returncode == 0, f"docker compose config failed: {result.stderr}"
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
+    return result.stdout
 
 
-def stack_config(directory: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _parse(text: str, output_format: str) -> Any:
+    return json.loads(text) if output_format == "json" else yaml.safe_load(text)
+
+
+def _use_case_environment(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         monkeypatch.delenv(key)
     for key, value in _case_env(directory).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(directory)
-    result = CliRunner().invoke(cli, [*_case_args(directory), "config", "--format", "json"])
+
+
+def stack_config(directory: Path, monkeypatch: pytest.MonkeyPatch, output_format: str = "json") -> str:
+    _use_case_environment(directory, monkeypatch)
+    result = CliRunner().invoke(cli, [*_case_args(directory), "config", "--format", output_format])
     assert result.exit_code == 0, f"stack config failed: {result.output}\n{result.exception!r}"
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
+    return result.stdout
 
 
 def _split_path(path: str) -> list[str | int]:
@@ -116,10 +131,47 @@ def _differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
                 out += _differences(ours[key], theirs[key], sub)
         return out
     if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
-        return [d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _differences(a, b, f"{path}[{i}]")]
+        return [
+            d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _differences(a, b, f"{path}[{i}]")
+        ]
     if ours != theirs:
         return [f"{path}: ours {json.dumps(ours)[:200]} != Compose's {json.dumps(theirs)[:200]}"]
     return []
+
+
+def _inputs_digest(binary: Path, directory: Path, output_format: str) -> str:
+    """Everything Compose's output depends on: binary, case files (with their path), format."""
+    digest = hashlib.sha256(f"{binary}:{binary.stat().st_mtime_ns}:{directory}:{output_format}:{BASE_ENV}".encode())
+    for file in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(directory)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _cached_compose_config(cache: pytest.Cache | None, binary: Path, directory: Path, output_format: str) -> str:
+    """compose_config, remembered in pytest's cache until the case's files or the binary change."""
+    if cache is None:  # pytest -p no:cacheprovider
+        return compose_config(binary, directory, output_format)
+    key = f"stack/compose-config/{_inputs_digest(binary, directory, output_format)}"
+    hit = cache.get(key, None)
+    if not isinstance(hit, str):
+        hit = compose_config(binary, directory, output_format)
+        cache.set(key, hit)
+    return hit
+
+
+@pytest.fixture(scope="session")
+def compose_outputs(compose_bin: Path, pytestconfig: pytest.Config) -> dict[tuple[Path, str], Future[str]]:
+    """Compose's output for every case and format, computed up front in parallel (it is the
+    slow part of this module: one process per case and format), cached between runs."""
+    cache = getattr(pytestconfig, "cache", None)
+    pool = ThreadPoolExecutor(max_workers=4)
+    futures = {
+        (directory, fmt): pool.submit(_cached_compose_config, cache, compose_bin, directory, fmt)
+        for _case, directory in CASES
+        for fmt in ("json", "yaml")
+    }
+    pool.shutdown(wait=False)
+    return futures
 
 
 @pytest.fixture(scope="module")
@@ -133,18 +185,63 @@ CASES = _case_dirs()
 
 @pytest.mark.parametrize(("case", "directory"), CASES, ids=[c for c, _ in CASES])
 def test_config_json_matches_compose(
-    case: str, directory: Path, compose_bin: Path, monkeypatch: pytest.MonkeyPatch, schema_validator: Any
+    case: str,
+    directory: Path,
+    compose_outputs: dict[tuple[Path, str], Future[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    schema_validator: Any,
 ) -> None:
-    theirs = compose_config(compose_bin, directory)
+    theirs = compose_outputs[directory, "json"].result(timeout=120)
     ours = stack_config(directory, monkeypatch)
-    for (known_case, path), _reason in KNOWN_DIFFERENCES.items():
-        if known_case == case:
-            _drop(ours, path)
-            _drop(theirs, path)
-    assert _differences(ours, theirs) == []
-    for name, data in (("ours", ours), ("Compose's", theirs)):
+    _compare(case, theirs, ours, "json")
+    for name, text in (("ours", ours), ("Compose's", theirs)):
+        data = json.loads(text)
         errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in schema_validator.iter_errors(data)]
         assert errors == [], f"{name} output does not validate against compose-spec.json"
+
+
+@pytest.mark.parametrize(("case", "directory"), CASES, ids=[c for c, _ in CASES])
+def test_config_yaml_matches_compose(
+    case: str, directory: Path, compose_outputs: dict[tuple[Path, str], Future[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theirs = compose_outputs[directory, "yaml"].result(timeout=120)
+    _compare(case, theirs, stack_config(directory, monkeypatch, "yaml"), "yaml")
+
+
+def _compare(case: str, theirs_text: str, ours_text: str, output_format: str) -> None:
+    """Parsed outputs must be equal (minus the known differences); without known differences,
+    the text too (we print Compose's key order and quoting; only a final newline may differ)."""
+    theirs, ours = _parse(theirs_text, output_format), _parse(ours_text, output_format)
+    known = [path for (known_case, path) in KNOWN_DIFFERENCES if known_case == case]
+    for path in known:
+        _drop(ours, path)
+        _drop(theirs, path)
+    assert _differences(ours, theirs) == []
+    if not known:
+        assert ours_text.rstrip("\n") == theirs_text.rstrip("\n")
+
+
+def _load_options(directory: Path) -> LoadOptions:
+    args = _case_args(directory)
+    values: dict[str, list[str]] = {"-f": [], "--env-file": [], "--profile": []}
+    for flag, value in itertools.pairwise(args):
+        if flag in values:
+            values[flag].append(value)
+    return LoadOptions(
+        files=values["-f"],
+        env_files=values["--env-file"],
+        profiles=values["--profile"],
+        environ=_case_env(directory),
+        cwd=str(directory),
+    )
+
+
+@pytest.mark.parametrize(("case", "directory"), CASES, ids=[c for c, _ in CASES])
+def test_project_model_holds_everything_config_prints(case: str, directory: Path) -> None:
+    """The typed Project the engine uses loses nothing of the canonical data, and reads it right."""
+    raw = json.loads(json.dumps(ordered(load_raw(_load_options(directory)))))
+    project = load_project(_load_options(directory))
+    assert _differences(to_config_dict(project), raw) == []
 
 
 def test_there_are_enough_cases() -> None:

@@ -60,8 +60,9 @@ def test_syntax_matches_compose() -> None:
 
 
 def test_bare_key_takes_the_environment_value() -> None:
-    assert parse_dotenv("K\n", ".env", {"K": "fromproc"}.get) == {"K": "fromproc"}
-    assert parse_dotenv("K\n", ".env", {}.get) == {}
+    environ = {"K": "fromproc"}
+    assert parse_dotenv("K\n", ".env", environ.get) == {"K": "fromproc"}
+    assert parse_dotenv("K\n", ".env", lambda _k: None) == {}
 
 
 def test_later_definition_wins_and_crlf() -> None:
@@ -93,3 +94,30 @@ def test_missing_env_file(tmp_path: Path) -> None:
     assert read_env_files([missing], {}, required=False) == {}
     with pytest.raises(StackFileError, match=r"nope\.env"):
         read_env_files([missing], {})
+
+
+ODD = (
+    'V1="a"b\nV2=\'a\'#c\nV3=a\\#b\nV4=a #b # c\nV5="a\\u00e9b"\nV6=tab\there\n'
+    "V7=\"with 'single' inside\"\nV8='with \"double\" inside'\nV9=x=y=z\nV10=  spaced value  \n"
+    'V11="esc \\a \\b"\nV12=${V1}${V2}\nV13=\'${V1}\'\nV14="$V1"\nV15=a;b\nV16=#notcomment\n'
+    'V17="line1\\\nline2"\nexport   V18=multi-space\nV19="a" # comment "quoted"\nV20=`backtick`\n'
+)
+
+
+def test_odd_lines_exactly_as_compose(tmp_path: Path, compose_bin: Path) -> None:
+    import json
+    import subprocess
+
+    from stack.spec.loader import LoadOptions, load_raw
+
+    (tmp_path / ".env").write_text(ODD)
+    names = [f"V{i}" for i in range(1, 21)]
+    env_lines = "".join(f'      {n}: "${{{n}-UNSET}}"\n' for n in names)
+    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: busybox\n    environment:\n{env_lines}")
+    out = subprocess.run(
+        [str(compose_bin), "config", "--format", "json"], cwd=tmp_path, capture_output=True, text=True, env={}
+    )
+    theirs = json.loads(out.stdout)["services"]["web"]["environment"]
+    ours = load_raw(LoadOptions(cwd=str(tmp_path), environ={}))["services"]["web"]["environment"]
+    # Compose prints a literal `$` as `$$`; the loaded value holds the `$` itself.
+    assert {k: v.replace("$", "$$") for k, v in ours.items()} == theirs

@@ -170,3 +170,27 @@ def test_extends_with_reset_tag(tmp_path: Path) -> None:
     web = ours(tmp_path)["services"]["web"]
     assert web.get("ports", []) == []
     assert "user" not in web
+
+
+def test_project_directory_moves_include_and_extends_paths(tmp_path: Path, compose_bin: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a/inc.yaml": "services:\n  inc:\n    image: from-a\n",
+            "b/inc.yaml": "services:\n  inc:\n    image: from-b\n",
+            "a/base.yaml": "services:\n  base:\n    image: base-a\n",
+            "b/base.yaml": "services:\n  base:\n    image: base-b\n",
+            "a/compose.yaml": "include: [inc.yaml]\nservices:\n  web:\n    extends: {file: base.yaml, service: base}\n",
+        },
+    )
+    raw = ours(tmp_path, files=["a/compose.yaml"], project_directory="b")
+    assert {name: s["image"] for name, s in raw["services"].items()} == {"web": "base-b", "inc": "from-b"}
+    out = subprocess.run(
+        [str(compose_bin), "-f", "a/compose.yaml", "--project-directory", "b", "config", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={},
+    )
+    theirs = json.loads(out.stdout)
+    assert {name: s["image"] for name, s in theirs["services"].items()} == {"web": "base-b", "inc": "from-b"}

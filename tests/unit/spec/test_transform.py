@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stack.errors import StackFileError
 from stack.spec.sourcemap import SourceMap
@@ -140,7 +142,7 @@ def test_environment_mapping_values_become_strings(tmp_path: Path) -> None:
 
 def test_build_args_missing_from_the_environment_are_dropped(tmp_path: Path) -> None:
     text = "services:\n  web:\n    build:\n      context: .\n      args: [A=1, FROM_ENV, NOT_THERE]\n"
-    build = service(text, tmp_path)["build"]
+    build = project(text, tmp_path)["services"]["web"]["build"]
     assert build == {"context": str(tmp_path), "dockerfile": "Dockerfile", "args": {"A": "1", "FROM_ENV": "shell"}}
 
 
@@ -190,7 +192,7 @@ def test_byte_sizes_print_as_byte_counts(tmp_path: Path) -> None:
 
 
 def test_build_string_becomes_context_and_default_dockerfile(tmp_path: Path) -> None:
-    assert service("services:\n  web:\n    build: ./app\n", tmp_path)["build"] == {
+    assert project("services:\n  web:\n    build: ./app\n", tmp_path)["services"]["web"]["build"] == {
         "context": str(tmp_path / "app"),
         "dockerfile": "Dockerfile",
     }
@@ -202,10 +204,29 @@ def test_remote_build_context_is_not_made_a_path(tmp_path: Path) -> None:
 
 
 def test_depends_on_defaults(tmp_path: Path) -> None:
-    text = "services:\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_healthy\n"
-    assert service(text, tmp_path)["depends_on"] == {"db": {"condition": "service_healthy", "required": True}}
-    text = "services:\n  web:\n    image: x\n    depends_on: [db]\n"
-    assert service(text, tmp_path)["depends_on"] == {"db": {"condition": "service_started", "required": True}}
+    db = "  db:\n    image: y\n"
+    text = "services:\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_healthy\n" + db
+    web = project(text, tmp_path)["services"]["web"]
+    assert web["depends_on"] == {"db": {"condition": "service_healthy", "required": True}}
+    text = "services:\n  web:\n    image: x\n    depends_on: [db]\n" + db
+    web = project(text, tmp_path)["services"]["web"]
+    assert web["depends_on"] == {"db": {"condition": "service_started", "required": True}}
+
+
+def test_mapping_defaults_wait_for_the_merge(tmp_path: Path) -> None:
+    """An override file that only adds build args or a restart flag must not reset what the
+    file it overrides says (context, dockerfile, condition): no defaults per file."""
+    text = "services:\n  web:\n    build:\n      args: {A: 1}\n    depends_on:\n      db:\n        restart: true\n"
+    web = service(text, tmp_path)
+    assert web["build"] == {"args": {"A": "1"}}
+    assert web["depends_on"] == {"db": {"restart": True}}
+
+
+def test_dependency_without_condition_after_the_merge_is_located(tmp_path: Path) -> None:
+    text = "services:\n  web:\n    image: x\n    depends_on:\n      db:\n        restart: true\n  db:\n    image: y\n"
+    err = error(text, tmp_path, final=True)
+    assert err.path == "services.web.depends_on.db"
+    assert "condition" in err.message
 
 
 def test_secret_short_form_targets_run_secrets_and_config_does_not(tmp_path: Path) -> None:
@@ -279,3 +300,47 @@ def test_false_flags_and_empty_lists_are_omitted_after_merge(tmp_path: Path) -> 
     web = project(text, tmp_path)["services"]["web"]
     assert "privileged" not in web and "ports" not in web
     assert web["command"] == []
+
+
+# --- robustness: whatever the data, only StackFileError comes out ------------------------------
+
+CASE_FILES = sorted((Path(__file__).parent / "cases").glob("*/compose.yaml"))
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["", "x", "80:80", "./a:/b:ro", "1m", "512m", "a=b", "${X}", "-1", "service:x", "true"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "target", "x-y"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CASE_FILES), st.data())
+def test_mutated_files_raise_only_stack_file_errors(file: Path, data: st.DataObject) -> None:
+    smap = SourceMap()
+    doc = load_yaml(file.read_text(), str(file), smap)
+    path = data.draw(st.sampled_from(_paths(doc.data)))
+    target = doc.data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = data.draw(_values)
+    ctx = TransformContext("proj", str(file.parent), str(file), smap, ENV.get)
+    try:
+        finalize(canonicalize_file(doc.data, ctx), ctx)
+    except StackFileError as e:
+        assert e.render()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from stack.errors import StackFileError
+from stack.spec.loader import LoadOptions, load_raw
 from stack.spec.sourcemap import SourceMap, format_path
 from stack.spec.yamlpos import load_yaml
 
@@ -137,3 +141,45 @@ def test_format_path() -> None:
     assert format_path(("services", "api", "ports", 1)) == "services.api.ports[1]"
     assert format_path(("include", 0, "path")) == "include[0].path"
     assert format_path(()) == ""
+
+
+PLAIN_VALUES = [
+    "80:80",
+    "yes",
+    "on",
+    "true",
+    "False",
+    "~",
+    "null",
+    "0777",
+    "0o17",
+    "0x1F",
+    "1_000",
+    "-12",
+    "1.5",
+    "1e3",
+    "1.2.3",
+    "10s",
+    "089",
+    "+5",
+    "0b101",
+    "1__0",
+    "0x_1F",
+    "00",
+    "-0",
+    "1.0",
+    ".5",
+    "5.",
+    "1:30",
+]
+
+
+def test_plain_scalars_exactly_as_compose(tmp_path: Path, compose_bin: Path) -> None:
+    lines = "".join(f"      K{i}: {v}\n" for i, v in enumerate(PLAIN_VALUES))
+    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: busybox\n    environment:\n{lines}")
+    out = subprocess.run(
+        [str(compose_bin), "config", "--format", "json"], cwd=tmp_path, capture_output=True, text=True, env={}
+    )
+    theirs = json.loads(out.stdout)["services"]["web"]["environment"]
+    ours = load_raw(LoadOptions(cwd=str(tmp_path), environ={}))["services"]["web"]["environment"]
+    assert ours == theirs

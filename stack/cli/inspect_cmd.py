@@ -1,0 +1,195 @@
+"""`stack top/port/images/ls/events/stats`: look at what runs, change nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from stack.cli.common import check_services, load_or_name, run
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns, three spaces apart (as the docker CLI)."""
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+def _project(ctx: click.Context, services: Sequence[str]) -> str:
+    project, name = load_or_name(ctx)
+    if project is not None and services:
+        check_services(project, list(services))
+    return name
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.pass_context
+def top(ctx: click.Context, services: tuple[str, ...]) -> None:
+    """Show the processes running in each container."""
+    from stack import api_ops
+
+    name = _project(ctx, services)
+    results = run(lambda: api_ops.top_async(name, list(services)))
+    blocks = [f"{r.container}\n{table([r.titles, *r.processes])}" for r in results]
+    if blocks:
+        click.echo("\n\n".join(blocks))
+
+
+@click.command()
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True)
+@click.option("--index", type=int, default=1, show_default=True, help="Replica of the service.")
+@click.argument("service")
+@click.argument("private_port", type=click.IntRange(1, 65535))
+@click.pass_context
+def port(ctx: click.Context, protocol: str, index: int, service: str, private_port: int) -> None:
+    """Print the host address a container port is published on (HOST_IP:PORT)."""
+    from stack import api_ops
+
+    name = _project(ctx, [service])
+    click.echo(run(lambda: api_ops.port_async(name, service, private_port, protocol=protocol, index=index)))
+
+
+def _size(value: int) -> str:
+    from stack.engine.stats import human_bytes
+
+    return human_bytes(value, si=True)
+
+
+@click.command()
+@click.option("-q", "--quiet", is_flag=True, help="Only display image ids.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.argument("services", nargs=-1)
+@click.pass_context
+def images(ctx: click.Context, quiet: bool, fmt: str, services: tuple[str, ...]) -> None:
+    """List the images the project's containers use."""
+    from stack import api_ops
+
+    name = _project(ctx, services)
+    rows = run(lambda: api_ops.images_async(name, list(services)))
+    if quiet:
+        for image_id in dict.fromkeys(r.image_id for r in rows):
+            click.echo(image_id)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        return
+    lines = [("CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE")]
+    for r in rows:
+        short = r.image_id.split(":", 1)[-1][:12]
+        lines.append((r.container, r.repository, r.tag, short, _size(r.size)))
+    click.echo(table(lines))
+
+
+@click.command()
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped projects too.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display project names.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+def ls(show_all: bool, quiet: bool, fmt: str) -> None:
+    """List every stack on this Docker daemon, with its container states."""
+    from stack import api_ops
+
+    rows = run(lambda: api_ops.ls_async(all=show_all))
+    if quiet:
+        for r in rows:
+            click.echo(r.name)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        return
+    click.echo(table([("NAME", "STATUS", "CONFIG FILES"), *((r.name, r.status, r.config_files) for r in rows)]))
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    attrs = event["attributes"]
+    shown = ", ".join(f"{k}={attrs[k]}" for k in sorted(attrs) if k in ("name", "image", "exitCode", "signal"))
+    return f"{event['time']} {event['type']} {event['action']} {event['id']} ({shown})"
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.argument("services", nargs=-1)
+@click.pass_context
+def events(ctx: click.Context, as_json: bool, services: tuple[str, ...]) -> None:
+    """Stream the project's container events (until Ctrl-C)."""
+    from stack import api_ops
+
+    name = _project(ctx, services)
+
+    def show(event: dict[str, Any]) -> None:
+        sys.stdout.write((api_ops.dumps(event) if as_json else _event_line(event)) + "\n")
+        sys.stdout.flush()
+
+    run(lambda: api_ops.events_async(name, show, list(services)))
+
+
+def _stats_rows(usages: Sequence[Any]) -> str:
+    from stack.engine.stats import human_bytes
+
+    lines = [("CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS")]
+    for u in usages:
+        lines.append(
+            (
+                u.id[:12],
+                u.container,
+                f"{u.cpu_percent:.2f}%",
+                f"{human_bytes(u.memory_usage)} / {human_bytes(u.memory_limit)}",
+                f"{u.memory_percent:.2f}%",
+                f"{human_bytes(u.net_rx, si=True)} / {human_bytes(u.net_tx, si=True)}",
+                f"{human_bytes(u.block_read, si=True)} / {human_bytes(u.block_write, si=True)}",
+                str(u.pids),
+            )
+        )
+    return table(lines)
+
+
+@click.command()
+@click.option("--no-stream", is_flag=True, help="One reading, then exit.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.argument("services", nargs=-1)
+@click.pass_context
+def stats(ctx: click.Context, no_stream: bool, fmt: str, services: tuple[str, ...]) -> None:
+    """CPU, memory, network and block I/O of each running container (live until Ctrl-C)."""
+    from stack import api_ops
+
+    name = _project(ctx, services)
+
+    def render(usages: Sequence[Any]) -> str:
+        if fmt == "json":
+            return "\n".join(api_ops.dumps(u.as_json()) for u in usages)
+        return _stats_rows(usages)
+
+    if no_stream:
+        text = render(run(lambda: api_ops.stats_async(name, list(services))))
+        if text:
+            click.echo(text)
+        return
+
+    live = sys.stdout.isatty() and fmt == "table"
+
+    async def loop() -> None:
+        import anyio
+
+        from stack.engine.docker_api import DockerAPI
+
+        docker_api = DockerAPI.from_env()
+        try:
+            while True:
+                # Each reading takes the daemon about a second (two samples): that is the refresh.
+                usages = await api_ops.stats_async(name, list(services), api=docker_api)
+                if not usages:
+                    await anyio.sleep(1)  # nothing runs: refresh period of the (empty) view
+                text = render(usages)
+                if live:
+                    sys.stdout.write("\x1b[H\x1b[2J")  # clear, home: redraw in place
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+        finally:
+            docker_api.close()
+
+    run(loop)

@@ -1,0 +1,86 @@
+"""Drive the `stack` CLI as a user would: a stack file in a directory, a subprocess per command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from stack.plan import labels as L
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+class StackCLI:
+    """`stack -p PROJECT ...` run in `directory`, where the test writes its stack.yaml."""
+
+    def __init__(self, directory: Path, project: str) -> None:
+        self.directory = directory
+        self.project = project
+
+    def write(self, text: str, name: str = "stack.yaml") -> Path:
+        path = self.directory / name
+        path.write_text(text)
+        return path
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stack", "-p", self.project, *args],
+            cwd=self.directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+
+    def run(self, *args: str, timeout: float = 120) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "stack", "-p", self.project, *args],
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, timeout: float = 120) -> Result:
+        result = self.run(*args, timeout=timeout)
+        assert result.code == 0, str(result)
+        assert "Traceback" not in result.err, str(result)
+        return result
+
+
+def project_containers(client: docker.APIClient, project: str) -> dict[str, dict[str, object]]:
+    """name -> container list entry, for every container labelled with `project`."""
+    found = client.containers(all=True, filters={"label": [f"{L.PROJECT}={project}"]})
+    return {str(c["Names"][0]).lstrip("/"): c for c in found}
+
+
+def project_networks(client: docker.APIClient, project: str) -> set[str]:
+    return {str(n["Name"]) for n in client.networks(filters={"label": [f"{L.PROJECT}={project}"]})}
+
+
+def project_volumes(client: docker.APIClient, project: str) -> set[str]:
+    listed = client.volumes(filters={"label": [f"{L.PROJECT}={project}"]}).get("Volumes") or []
+    return {str(v["Name"]) for v in listed}
+
+
+def exec_output(client: docker.APIClient, container: str, *cmd: str) -> tuple[int, str]:
+    """Run `cmd` in a running container; its exit code and output."""
+    exec_id = client.exec_create(container, list(cmd))["Id"]
+    output = client.exec_start(exec_id).decode(errors="replace")
+    code = client.exec_inspect(exec_id)["ExitCode"]
+    return int(code), output
