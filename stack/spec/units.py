@@ -44,7 +44,7 @@ def parse_duration_ns(text: str | int | float) -> int:
         pos = m.end()
     if pos != len(s) or pos == 0:
         raise ValueError(f"invalid duration {text!r} (use forms like 30s, 1m30s, 500ms, 2h)")
-    return sign * int(round(total))
+    return sign * round(total)
 
 
 def format_duration_ns(ns: int) -> str:
