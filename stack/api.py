@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
+from stack.engine.listing import ContainerInfo, ps_rows
 from stack.engine.observe import observe
 from stack.engine.progress import ProgressSink, null_sink
 from stack.plan import labels as L
@@ -253,54 +254,6 @@ def down(
     return _run(lambda: down_async(project_name, options, project=project, progress=progress))
 
 
-@dataclass(frozen=True)
-class ContainerInfo:
-    """One row of `ps`, from the daemon's container list (no inspect)."""
-
-    id: str
-    name: str
-    service: str
-    number: int
-    image: str
-    command: str
-    state: str
-    status: str
-    health: str | None
-    exit_code: int | None
-    created: int
-    ports: tuple[str, ...]
-    one_off: bool
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ID": self.id,
-            "Name": self.name,
-            "Service": self.service,
-            "Number": self.number,
-            "Image": self.image,
-            "Command": self.command,
-            "State": self.state,
-            "Status": self.status,
-            "Health": self.health or "",
-            "ExitCode": self.exit_code or 0,
-            "CreatedAt": self.created,
-            "Publishers": list(self.ports),
-        }
-
-
-def _format_ports(entries: list[dict[str, Any]]) -> tuple[str, ...]:
-    out: set[tuple[int, str]] = set()
-    for p in entries:
-        proto = p.get("Type", "tcp")
-        if p.get("PublicPort"):
-            ip = p.get("IP") or "0.0.0.0"
-            host = f"[{ip}]" if ":" in ip else ip
-            out.add((int(p["PrivatePort"]), f"{host}:{p['PublicPort']}->{p['PrivatePort']}/{proto}"))
-        else:
-            out.add((int(p["PrivatePort"]), f"{p['PrivatePort']}/{proto}"))
-    return tuple(text for _, text in sorted(out))
-
-
 async def ps_async(
     project_name: str,
     *,
@@ -311,40 +264,13 @@ async def ps_async(
     """The project's containers (running ones unless `all`), by service and replica number.
 
     One list call with a label filter: `ps` on 200 containers stays one round trip."""
-    from stack.engine.observe import container_from_list
-
     api, owned = _connect(api)
     try:
-        filters: dict[str, Any] = {"label": [f"{L.PROJECT}={project_name}"]}
-        if not all:
-            filters["status"] = ["running", "restarting", "paused"]
-        listed = await api.list_containers(filters)
+        listed = await api.list_containers({"label": [f"{L.PROJECT}={project_name}"]})
     finally:
         if owned:
             api.close()
-    rows = []
-    for entry in listed:
-        seen = container_from_list(entry)
-        if services and seen.service not in services:
-            continue
-        rows.append(
-            ContainerInfo(
-                id=seen.id,
-                name=seen.name,
-                service=seen.service,
-                number=seen.number,
-                image=str(entry.get("Image", "")),
-                command=str(entry.get("Command", "")),
-                state=seen.state,
-                status=str(entry.get("Status", "")),
-                health=seen.health,
-                exit_code=seen.exit_code,
-                created=int(entry.get("Created", 0)),
-                ports=_format_ports(list(entry.get("Ports") or [])),
-                one_off=seen.one_off,
-            )
-        )
-    return sorted(rows, key=lambda r: (r.service, r.one_off, r.number, r.name))
+    return ps_rows(listed, all=all, services=services)
 
 
 def ps(project_name: str, *, all: bool = False, services: list[str] | None = None) -> list[ContainerInfo]:

@@ -420,6 +420,8 @@ async def run_async(
     if service not in project.services and service not in project.disabled_services:
         known = ", ".join(sorted(project.services)) or "none"
         raise UsageError(f"no such service: {service}", hint=f"services in this stack: {known}")
+    for spec in options.publish:
+        parse_publish(spec)  # a bad -p is a usage error before anything starts
     term = terminal or Terminal.current(attach_stdin=not options.detach)
 
     async def go(docker_api: DockerAPI) -> RunResult:

@@ -51,6 +51,28 @@ def load_or_name(ctx: click.Context) -> tuple[Project | None, str]:
         return None, name
 
 
+def name_only(ctx: click.Context, services: list[str] | None = None) -> str:
+    """Just the project's name, without the typed models: for commands that act by labels.
+
+    Reads the stack file when there is one (its `name:`, its services for checking `services`),
+    else falls back to -p or the directory, as `load_or_name` does.
+    """
+    from stack.spec.discovery import normalize_project_name, validate_project_name
+    from stack.spec.loader import load_raw
+
+    opts = global_options(ctx)
+    try:
+        return str(load_raw(opts.load_options(services))["name"])
+    except NoStackFileError:
+        if opts.project_name:
+            return validate_project_name(opts.project_name)
+        directory = opts.project_directory or os.getcwd()
+        name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
+        if not name:
+            raise
+        return name
+
+
 def check_services(project: Project, services: list[str]) -> None:
     """An unknown service name is a usage error naming the services that exist."""
     from stack.errors import UsageError

@@ -6,6 +6,7 @@ Both exit with the command's own exit code, so they compose in scripts and CI:
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 
@@ -140,6 +141,18 @@ def run_(
         detach=detach,
         labels=label_map,
     )
+    if not no_deps and service in project.services:
+        # Dependencies first, with the same progress lines as `up` (on stderr).
+        from stack import api
+        from stack.cli.progress import ProgressPrinter
+        from stack.plan.graph import ServiceGraph
+        from stack.plan.options import UpOptions
+
+        deps = ServiceGraph(project.services).dependencies(service, transitive=True)
+        if deps:
+            with ProgressPrinter(project, project.name) as printer:
+                run(lambda: api.up_async(project, UpOptions(services=deps), progress=printer))
+        options = dataclasses.replace(options, no_deps=True)
     result = run(lambda: api_ops.run_async(project, service, options))
     if detach:
         click.echo(result.container)

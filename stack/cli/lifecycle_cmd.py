@@ -23,7 +23,7 @@ def _project(ctx: click.Context, services: tuple[str, ...]) -> str:
 
 
 def _report(names: list[str], done: str) -> None:
-    for name in sorted(names):
+    for name in names:  # in the order acted on: dependencies before dependents, or after for stop
         click.echo(f" Container {name}  {done}", err=True)
 
 

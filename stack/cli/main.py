@@ -56,6 +56,13 @@ class GlobalOptions:
     env_files: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
     no_ansi: bool = False
+    # Warnings already printed (a command may load the project twice: fast path, then full).
+    warned: set[str] = field(default_factory=set)
+
+    def warn_once(self, message: str) -> None:
+        if message not in self.warned:
+            self.warned.add(message)
+            click.echo(f"WARN: {message}", err=True)
 
     def load_options(self, services: list[str] | None = None, *, interpolate: bool = True) -> Any:
         """LoadOptions for the loader (imported lazily: spec pulls in pydantic)."""
@@ -69,6 +76,7 @@ class GlobalOptions:
             profiles=list(self.profiles),
             services=list(services or []),
             interpolate=interpolate,
+            on_warning=self.warn_once,
         )
 
 

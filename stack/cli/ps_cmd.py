@@ -7,7 +7,7 @@ import time
 
 import click
 
-from stack.cli.common import load_or_name, run
+from stack.cli.common import name_only, run
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 
@@ -39,13 +39,19 @@ def ps(
     services: tuple[str, ...],
 ) -> None:
     """List the project's containers (running ones unless -a)."""
-    from stack import api
-    from stack.cli.common import check_services
+    from stack.cli.fastpath import list_containers
+    from stack.engine.listing import ps_rows
 
-    project, name = load_or_name(ctx)
-    if project is not None and services:
-        check_services(project, list(services))
-    rows = run(lambda: api.ps_async(name, all=show_all or bool(statuses), services=list(services)))
+    # Naming a service checks it exists (the loader raises a usage error otherwise).
+    name = name_only(ctx, list(services))
+    listed = list_containers(name)
+    every = show_all or bool(statuses)
+    if listed is not None:
+        rows = ps_rows(listed, all=every, services=list(services))
+    else:  # not a local unix socket: the SDK path
+        from stack import api
+
+        rows = run(lambda: api.ps_async(name, all=every, services=list(services)))
     rows = [r for r in rows if not r.one_off]  # one-off `run` containers are not listed
     if statuses:
         rows = [r for r in rows if r.state in statuses]

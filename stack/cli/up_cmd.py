@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stack.cli.common import check_services, load, run, warn
+from stack.cli.common import check_services, global_options, load, run, warn
 from stack.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,6 +52,15 @@ def _converge(
         raise UsageError("--build and --no-build cannot be combined")
     if force_recreate and no_recreate:
         raise UsageError("--force-recreate and --no-recreate cannot be combined")
+    plain = not (
+        services or build or force_recreate or no_recreate or no_deps or remove_orphans or renew_anon_volumes
+    )
+    if plain and not (scale or dry_run or no_start) and attached is None:
+        from stack.cli.fastpath import converged
+
+        # A no-op `up -d` answers without the models or the Docker SDK (see cli.fastpath).
+        if converged(global_options(ctx).load_options(), need_healthy=wait):
+            return 0
     project = load(ctx, list(services))
     check_services(project, list(services))
     scales = _scale_pairs(scale)

@@ -39,6 +39,7 @@ DEFAULT_API_VERSION = "1.41"
 DEFAULT_CONCURRENCY = 16
 # Long-lived streams (events, logs) hold a pooled connection outside the limiter.
 _STREAM_CONNECTIONS = 4
+_READER_JOIN_SECONDS = 2.0
 
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -112,6 +113,11 @@ class DockerAPI:
             return await anyio.to_thread.run_sync(run, limiter=self.limiter)
         except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise _unavailable(exc, self.host) from exc
+        except requests.exceptions.Timeout as exc:
+            raise DockerUnavailableError(
+                f"the Docker daemon at {self.host} did not answer ({kind}) in time: {exc}",
+                hint="the daemon may be overloaded or hung; check `docker info`",
+            ) from exc
         except docker.errors.DockerException as exc:
             if not isinstance(exc, docker.errors.APIError):
                 raise _unavailable(exc, self.host) from exc
@@ -257,6 +263,10 @@ class DockerAPI:
                 with contextlib.suppress(Exception):
                     closer()
             receive.close()
+            # Let the reader see the closed source and finish while the loop still runs (else
+            # its last hand-over is left un-awaited at loop shutdown); bounded, never hangs.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(reader.join, _READER_JOIN_SECONDS)
 
     @asynccontextmanager
     async def events(self, filters: Mapping[str, Any]) -> AsyncIterator[ObjectReceiveStream[Any]]:

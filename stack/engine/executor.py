@@ -46,6 +46,7 @@ from stack.engine.build import build_image
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import explanation, translate
 from stack.engine.progress import ProgressEvent, ProgressSink, Status, null_sink
+from stack.engine.taskgroups import unwrapped
 from stack.engine.waits import DEFAULT_WAIT_TIMEOUT, ContainerWatcher, WaitSpec, wait_for
 from stack.errors import StackError
 from stack.plan import labels as L
@@ -175,7 +176,7 @@ class _Run:
                 "Options": net.ipam.options or {},
             }
         labels = node.args.get("labels") or L.network_labels(
-            self.project.name, key, network_config_hash(net), net.labels
+            self.project.name, key, network_config_hash(net), net.labels, net.spec_digest
         )
         await self.api.create_network(
             name,
@@ -506,8 +507,9 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
             if waiting[nxt] == 0 and nxt not in blocked:
                 tg.start_soon(run_one, plan.node(nxt), tg)
 
-    async with anyio.create_task_group() as tg:
-        for node in plan.nodes:
-            if waiting[node.id] == 0:
-                tg.start_soon(run_one, node, tg)
+    with unwrapped():
+        async with anyio.create_task_group() as tg:
+            for node in plan.nodes:
+                if waiting[node.id] == 0:
+                    tg.start_soon(run_one, node, tg)
     return result

@@ -15,6 +15,7 @@ import docker.errors
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
+from stack.engine.taskgroups import unwrapped
 from stack.plan import labels as L
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stack.spec.models import Project
@@ -110,16 +111,19 @@ async def observe(
         into.extend(await call())
 
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(fetch, found_containers, lambda: api.list_containers(selector))
-            tg.start_soon(fetch, found_networks, lambda: api.list_networks(selector))
-            tg.start_soon(fetch, found_volumes, lambda: api.list_volumes(selector))
-            if image_refs:
-                tg.start_soon(fetch, found_images, lambda: api.list_images())
-            if external_networks:
-                tg.start_soon(fetch, found_ext_networks, lambda: api.list_networks({"name": list(external_networks)}))
-            if external_volumes:
-                tg.start_soon(fetch, found_ext_volumes, lambda: api.list_volumes({"name": list(external_volumes)}))
+        with unwrapped():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fetch, found_containers, lambda: api.list_containers(selector))
+                tg.start_soon(fetch, found_networks, lambda: api.list_networks(selector))
+                tg.start_soon(fetch, found_volumes, lambda: api.list_volumes(selector))
+                if image_refs:
+                    tg.start_soon(fetch, found_images, lambda: api.list_images())
+                if external_networks:
+                    tg.start_soon(
+                        fetch, found_ext_networks, lambda: api.list_networks({"name": list(external_networks)})
+                    )
+                if external_volumes:
+                    tg.start_soon(fetch, found_ext_volumes, lambda: api.list_volumes({"name": list(external_volumes)}))
     except docker.errors.APIError as exc:
         raise translate(exc, action=f"list the resources of project {project}") from exc
 

@@ -25,6 +25,7 @@ from anyio.abc import ObjectReceiveStream
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.observe import container_from_list
+from stack.engine.taskgroups import unwrapped
 from stack.errors import HealthcheckFailedError, ServiceFailedError, StackError, WaitTimeoutError
 from stack.plan import labels as L
 
@@ -62,12 +63,13 @@ class ContainerWatcher:
         """Subscribe (the stream is open when this yields) and keep the states current."""
         watcher = cls(api, project)
         filters = {"type": "container", "label": [f"{L.PROJECT}={project}"]}
-        async with api.events(filters) as events, anyio.create_task_group() as tg:
-            tg.start_soon(watcher._consume, events)
-            try:
-                yield watcher
-            finally:
-                tg.cancel_scope.cancel()
+        with unwrapped():
+            async with api.events(filters) as events, anyio.create_task_group() as tg:
+                tg.start_soon(watcher._consume, events)
+                try:
+                    yield watcher
+                finally:
+                    tg.cancel_scope.cancel()
 
     async def _consume(self, events: ObjectReceiveStream[Any]) -> None:
         async for event in events:
@@ -243,7 +245,14 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
     except docker.errors.APIError as exc:
         raise translate(exc, action=f"list the containers of {spec.service}", service=spec.service) from exc
     watcher.merge_listed(listed)
-    if not watcher.of_service(spec.service):
+    # Membership comes from the list (taken after the dependency's starts): the events of a
+    # container replaced or removed meanwhile, or of a one-off, must not decide this wait.
+    members = {str(entry["Id"]) for entry in listed}
+
+    def current() -> list[ContainerState]:
+        return [s for s in watcher.of_service(spec.service) if s.id in members]
+
+    if not current():
         if not spec.required:
             return False
         raise ServiceFailedError(
@@ -255,7 +264,7 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
     with anyio.move_on_after(timeout if timeout > 0 else math.inf) as scope:
         while True:
             changed = watcher.next_change()
-            states = watcher.of_service(spec.service)
+            states = current()
             if spec.report is not None:
                 told = ", ".join(f"{s.name}: {s.health or s.state or 'unknown'}" for s in states)
                 if told != last_told:
@@ -265,14 +274,14 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
             if verdict is True:
                 return True
             if isinstance(verdict, StackError):
-                detail = await _failure_detail(api, watcher.of_service(spec.service))
+                detail = await _failure_detail(api, current())
                 if detail:
                     verdict.message += f" ({detail})"
                     verdict.args = (verdict.message,)
                 raise verdict
             await changed.wait()
     assert scope.cancelled_caught
-    detail = await _failure_detail(api, watcher.of_service(spec.service))
+    detail = await _failure_detail(api, current())
     who = f"service {spec.dependent}: " if spec.dependent else ""
     cls = HealthcheckFailedError if spec.condition == "service_healthy" else WaitTimeoutError
     raise cls(

@@ -6,8 +6,12 @@ never adopt, recreate or remove each other's containers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stack import __version__
-from stack.spec.models import Project
+
+if TYPE_CHECKING:
+    from stack.spec.models import Project
 
 PREFIX = "dev.stack."
 
@@ -22,6 +26,7 @@ VERSION = PREFIX + "version"
 NETWORK = PREFIX + "network"  # the stack-file key of a network
 VOLUME = PREFIX + "volume"  # the stack-file key of a volume
 IMAGE = PREFIX + "image"  # the image reference the service asked for
+SPEC_DIGEST = PREFIX + "spec-digest"  # fingerprint of the canonical definition (see spec.digest)
 # The services a container's service needs (comma separated), so that `down` without the
 # stack file still stops dependents before their dependencies (Compose does the same).
 DEPENDS_ON = PREFIX + "depends-on"
@@ -62,6 +67,8 @@ def container_labels(
     )
     if image:
         labels[IMAGE] = image
+    if definition is not None and definition.spec_digest and not oneoff:
+        labels[SPEC_DIGEST] = definition.spec_digest
     if definition is not None:
         from stack.plan.graph import implicit_dependencies
 
@@ -71,10 +78,14 @@ def container_labels(
     return labels
 
 
-def network_labels(project: str, key: str, config_hash: str, own: dict[str, str] | None = None) -> dict[str, str]:
+def network_labels(
+    project: str, key: str, config_hash: str, own: dict[str, str] | None = None, spec_digest: str = ""
+) -> dict[str, str]:
     """Labels of a network we create: the network's own `labels:`, then ours."""
     labels = dict(own or {})
     labels.update({PROJECT: project, NETWORK: key, CONFIG_HASH: config_hash, VERSION: __version__})
+    if spec_digest:
+        labels[SPEC_DIGEST] = spec_digest
     return labels
 
 

@@ -7,8 +7,10 @@ Names are for humans and for the daemon's uniqueness rules; ownership is decided
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from stack.spec.models import Network, Project, Service, Volume
+if TYPE_CHECKING:
+    from stack.spec.models import Network, Project, Service, Volume
 
 _INVALID_PROJECT_CHARS = re.compile(r"[^a-z0-9_-]")
 

@@ -274,7 +274,7 @@ class _UpPlanner:
             internal=bool(network.internal),
             attachable=bool(network.attachable),
             enable_ipv6=network.enable_ipv6,
-            labels=L.network_labels(self.project.name, key, config_hash, network.labels),
+            labels=L.network_labels(self.project.name, key, config_hash, network.labels, network.spec_digest),
         )
         return node.id
 

@@ -300,8 +300,15 @@ def load_project(options: LoadOptions) -> Project:
         project = Project.model_validate(result.raw)
     except ValidationError as e:
         raise _located_validation_error(e, result.smap) from None
+    from stack.spec.digest import spec_digest
+
+    raw_services = result.raw.get("services") or {}
     for service_name, service in project.services.items():
         service.name = service_name
+        service.spec_digest = spec_digest(raw_services[service_name])
+    raw_networks = result.raw.get("networks") or {}
+    for key, network in project.networks.items():
+        network.spec_digest = spec_digest(raw_networks.get(key) or {})
     disabled: dict[str, Service] = {}
     for service_name, raw_service in result.disabled.items():
         try:

@@ -222,6 +222,9 @@ class Service(Model):
     """One service, in canonical form.  `name` is filled in by the loader from the key."""
 
     name: str = Field(default="", exclude=True)
+    # sha256 of the canonical dict this service was loaded from (stack.spec.digest); the loader
+    # fills it in, the engine puts it on containers so a no-op `up` is recognised without models.
+    spec_digest: str = Field(default="", exclude=True)
 
     image: str | None = None
     build: BuildConfig | None = None
@@ -311,6 +314,7 @@ class IPAM(Model):
 
 
 class Network(Model):
+    spec_digest: str = Field(default="", exclude=True)  # as Service.spec_digest
     name: str | None = None
     driver: str | None = None
     driver_opts: dict[str, str] | None = None

@@ -319,6 +319,16 @@ def _port_range(text: str, path: KeyPath, ctx: TransformContext, spec: str) -> t
     return low, high
 
 
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _short_port(spec: str, path: KeyPath, ctx: TransformContext) -> list[dict[str, Any]]:
     protocol = "tcp"
     body = spec
@@ -347,6 +357,10 @@ def _short_port(spec: str, path: KeyPath, ctx: TransformContext) -> list[dict[st
             published, target = parts
         else:
             target = parts[0]
+    if host_ip and not _is_ip(host_ip):
+        raise ctx.smap.error(
+            path, f"invalid port {spec!r}: {host_ip!r} is not an IP address", "e.g. 127.0.0.1:8080:80 or [::1]:8080:80"
+        )
     t_low, t_high = _port_range(target, path, ctx, spec)
     p_low = p_high = 0
     if published:

@@ -11,7 +11,7 @@ import pytest
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.executor import ExecContext, execute
-from stack.engine.observe import observe_project
+from stack.engine.observe import observe, observe_project
 from stack.engine.waits import ContainerWatcher, WaitSpec, wait_for
 from stack.errors import DockerAPIError, DockerUnavailableError, PortInUseError
 from stack.plan import labels as L
@@ -181,6 +181,9 @@ def test_unreachable_daemon_says_what_to_do():
         anyio.run(facade.ping)
     assert "unix:///nonexistent/docker.sock" in caught.value.message
     assert "daemon running" in (caught.value.hint or "")
+    # The same single error (no exception group) from the concurrent observe.
+    with pytest.raises(DockerUnavailableError):
+        anyio.run(lambda: observe(facade, "whatever", ["busybox"]))
 
 
 def test_missing_image_without_build_fails_naming_the_service(api, make_project):

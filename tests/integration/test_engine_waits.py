@@ -164,3 +164,15 @@ def test_cancelling_a_run_mid_wait_leaves_only_labelled_resources(api, make_proj
     listed = docker_client.containers(all=True, filters={"label": [f"dev.stack.project={project.name}"]})
     assert sorted(c["Names"][0].lstrip("/") for c in listed) == [f"{project.name}-db-1", f"{project.name}-web-1"]
     assert {c["Names"][0].lstrip("/"): c["State"] for c in listed}[f"{project.name}-web-1"] == "created"
+
+
+def test_recreated_dependency_is_waited_for_not_its_removed_predecessor(api, make_project):
+    from stack.plan.options import UpOptions
+
+    db = {**DB, "init": True}
+    project = make_project({"db": db, "web": {**WEB, "init": True}})
+    up(api, project, wait_timeout=60)
+    # Both recreated: web's wait must judge the NEW db only (the old one died and was removed).
+    plan, result = up(api, project, UpOptions(force_recreate=True), wait_timeout=60)
+    assert result.ok
+    assert any(n.op is Op.WAIT_CONDITION for n in plan.nodes)

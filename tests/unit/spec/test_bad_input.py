@@ -42,6 +42,14 @@ CASES = [
     Bad(
         "duplicate-key", "services:\n  web:\n    image: a\n    image: b\n", 4, 5, "services.web.image", "duplicate key"
     ),
+    Bad(
+        "port-host-ip-not-an-ip",
+        "services:\n  web:\n    image: a\n    ports:\n      - '8080:80'\n      - '80:80:80:80'\n",
+        6,
+        9,
+        "services.web.ports[1]",
+        "is not an IP address",
+    ),
     Bad("top-level-list", "- services\n- web\n", 1, 1, None, "must be a mapping"),
     Bad("top-level-scalar", "just a string\n", 1, 1, None, "must be a mapping"),
     Bad("empty-file", "# nothing here\n", None, None, None, "empty"),

@@ -1,0 +1,103 @@
+"""Run one command as a child process and measure it: wall time and the child's peak memory.
+
+Wall time is taken around spawn and reap (what a user waits for). Peak memory is the max RSS that
+the kernel reports for the reaped child through wait4(2); that is why we reap the child ourselves
+instead of letting subprocess do it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One finished command: how long it took, how much memory it peaked at, what it said."""
+
+    argv: tuple[str, ...]
+    wall_s: float
+    max_rss_kib: int
+    exit_code: int
+    timed_out: bool
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def describe_failure(self) -> str:
+        what = "timed out" if self.timed_out else f"exited {self.exit_code}"
+        tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-15:])
+        return f"`{' '.join(self.argv)}` {what}:\n{tail}"
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float,
+) -> Measurement:
+    """Run `argv` to completion (killed after `timeout_s`), capturing its output in files.
+
+    Output goes to temporary files rather than pipes: a pipe nobody reads while we block in
+    wait4 would stall a chatty child (200 lines of `ps`) and distort its time.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                list(argv), cwd=cwd, env=dict(env) if env is not None else None, stdout=out, stderr=err
+            )
+        except OSError as exc:
+            raise BenchError(f"cannot start {argv[0]}: {exc}") from exc
+        # A watchdog thread kills the child at the deadline; wait4 below then returns.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        watchdog = threading.Timer(timeout_s, expire)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: tell Popen so it won't try again
+        out.seek(0)
+        err.seek(0)
+        return Measurement(
+            argv=tuple(argv),
+            wall_s=wall,
+            max_rss_kib=int(usage.ru_maxrss),  # KiB on Linux
+            exit_code=proc.returncode,
+            timed_out=expired.is_set(),
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )
+
+
+def run_checked(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float,
+) -> Measurement:
+    """`run`, raising BenchError with the command's last lines of output when it fails."""
+    result = run(argv, cwd=cwd, env=env, timeout_s=timeout_s)
+    if not result.ok:
+        raise BenchError(result.describe_failure())
+    return result
