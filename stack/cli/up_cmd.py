@@ -52,9 +52,7 @@ def _converge(
         raise UsageError("--build and --no-build cannot be combined")
     if force_recreate and no_recreate:
         raise UsageError("--force-recreate and --no-recreate cannot be combined")
-    plain = not (
-        services or build or force_recreate or no_recreate or no_deps or remove_orphans or renew_anon_volumes
-    )
+    plain = not (services or build or force_recreate or no_recreate or no_deps or remove_orphans or renew_anon_volumes)
     if plain and not (scale or dry_run or no_start) and attached is None:
         from stack.cli.fastpath import converged
 

@@ -267,3 +267,30 @@ def test_interrupted_up_then_up_converges(cli: StackCLI, docker_client: docker.A
     assert sorted(containers) == sorted(f"{cli.project}-s{i}-1" for i in range(6))
     assert all(c["State"] == "running" for c in containers.values())
     assert "nothing to do" in cli.ok("up", "-d", "--dry-run").out
+
+
+def test_fast_noop_check_agrees_with_the_planner(cli: StackCLI, docker_client: docker.APIClient) -> None:
+    """The pydantic-free converged check says yes exactly when the planner has nothing to do."""
+    from stack.cli.fastpath import converged
+    from stack.spec.loader import LoadOptions
+
+    def fast() -> bool:
+        return converged(
+            LoadOptions(files=[str(cli.directory / "stack.yaml")], project_name=cli.project), need_healthy=False
+        )
+
+    cli.write(WEB_DB)
+    assert not fast()
+    cli.ok("up", "-d")
+    assert fast()
+    cli.write(WEB_DB.replace("GREETING: hello", "GREETING: changed"))
+    assert not fast()
+    cli.ok("up", "-d")
+    assert fast()
+    docker_client.stop(f"{cli.project}-db-1", timeout=1)
+    assert not fast()
+    assert "StartContainer" in cli.ok("up", "-d", "--dry-run").out
+    cli.ok("up", "-d")
+    assert fast()
+    cli.ok("up", "-d", "--scale", "db=2")
+    assert not fast()  # the file says one replica: the planner would scale back down
