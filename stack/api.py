@@ -48,6 +48,7 @@ __all__ = [
     "plan_for_up",
     "ps",
     "ps_async",
+    "scale",
     "up",
     "up_async",
 ]
@@ -174,6 +175,14 @@ def up(
 ) -> UpResult:
     """Synchronous `up_async`."""
     return _run(lambda: up_async(project, options, progress=progress, api=api))
+
+
+def scale(
+    project: Project, counts: dict[str, int], *, no_deps: bool = False, progress: ProgressSink = null_sink
+) -> UpResult:
+    """Set the replica counts of services; the replicas that stay are never recreated."""
+    options = UpOptions(services=sorted(counts), scale=dict(counts), no_deps=no_deps)
+    return up(project, options, progress=progress)
 
 
 async def build_async(
