@@ -34,13 +34,20 @@ from stack.spec.serialize import ordered, to_config_dict
 
 HERE = Path(__file__).parent
 CASES_DIR = HERE / "cases"
-CORPUS_DIR = Path("/work/shared/corpus/awesome-compose")
+# shared/ lies beside the checkout (as on the developers' machines and in CI); STACK_SHARED_DIR overrides.
+SHARED_DIR = Path(os.environ.get("STACK_SHARED_DIR") or Path(__file__).resolve().parents[4] / "shared")
+CORPUS_DIR = SHARED_DIR / "corpus" / "awesome-compose"
 SCHEMA_FILE = Path(__file__).parents[3] / "stack" / "spec" / "compose-spec.json"
 BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/home/conformance"}
 
 # (case, JSON path) -> why our output differs there on purpose. The path is removed from
 # both outputs before comparing. Keep this the ONE place where differences are accepted.
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+
+
+def test_the_corpus_is_there() -> None:
+    # Without it the corpus cases below would silently not exist: fail loudly instead.
+    assert len([d for d in CORPUS_DIR.iterdir() if d.is_dir()]) >= 30, f"awesome-compose corpus missing at {CORPUS_DIR}"
 
 
 def _case_dirs() -> list[tuple[str, Path]]:
