@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -19,26 +22,83 @@ def cli(tmp_path: Path, project_name: str) -> StackCLI:
     return StackCLI(tmp_path, project_name)
 
 
-def daemon_events(client: docker.APIClient, project: str, since: float) -> list[dict[str, object]]:
-    """The project's container events since `since`, in the daemon's order (history, not live)."""
-    until = time.time() + 1
-    stream = client.events(
-        since=int(since) - 1,
-        until=int(until) + 1,
-        filters={"type": "container", "label": [f"{L.PROJECT}={project}"]},
-        decode=True,
-    )
-    return list(stream)
+class EventRecorder:
+    """Every daemon event from before `up` starts, recorded live by a reader thread.
+
+    Live, not from the daemon's history: the history is a bounded ring that a busy daemon
+    (healthchecks are events too) overwrites.
+    """
+
+    def __init__(self) -> None:
+        self.client = docker.APIClient(version="1.41", **docker.utils.kwargs_from_env())
+        self.stream = self.client.events(decode=True)  # subscribed once this returns
+        self.events: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.stream:
+                with self.changed:
+                    self.events.append(event)
+                    self.changed.notify_all()
+        except Exception:  # the stream is closed by stop()
+            pass
+
+    def time_of(self, match: Callable[[dict[str, Any]], bool], what: str, timeout: float = 15.0) -> float:
+        """Daemon time (seconds) of the first event that `match`es, waiting for it to arrive."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for event in self.events:
+                    if match(event):
+                        return int(event["timeNano"]) / 1e9
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no event {what} within {timeout}s")
+                self.changed.wait(left)
+
+    def stop(self) -> None:
+        self.stream.close()
+        self.client.close()
 
 
-def event_time(events: list[dict[str, object]], service: str, action: str) -> float:
-    """Time (seconds, from the daemon's nanosecond clock) of the first `action` event of `service`."""
-    for event in events:
-        actor = event.get("Actor")
-        assert isinstance(actor, dict)
-        if actor["Attributes"].get(L.SERVICE) == service and event.get("Action") == action:
-            return int(str(event["timeNano"])) / 1e9
-    raise AssertionError(f"no {action!r} event for service {service}: {[e.get('Action') for e in events]}")
+@pytest.fixture
+def recorder() -> Iterator[EventRecorder]:
+    rec = EventRecorder()
+    yield rec
+    rec.stop()
+
+
+def event_time(rec: EventRecorder, project: str, service: str, action: str) -> float:
+    """Time of the first `action` event of a container of `service`."""
+
+    def match(event: dict[str, Any]) -> bool:
+        attributes = (event.get("Actor") or {}).get("Attributes") or {}
+        return (
+            event.get("Type") == "container"
+            and attributes.get(L.PROJECT) == project
+            and attributes.get(L.SERVICE) == service
+            and event.get("Action") == action
+        )
+
+    return rec.time_of(match, f"{action!r} of service {service}")
+
+
+def network_connect_time(rec: EventRecorder, network: str, container: str) -> float:
+    """When the daemon attached `container` to `network`: the first step of its start."""
+
+    def match(event: dict[str, Any]) -> bool:
+        attributes = (event.get("Actor") or {}).get("Attributes") or {}
+        return (
+            event.get("Type") == "network"
+            and event.get("Action") == "connect"
+            and attributes.get("name") == network
+            and attributes.get("container") == container
+        )
+
+    return rec.time_of(match, f"connect of {container[:12]} to {network}")
 
 
 def chain(levels: int) -> str:
@@ -57,33 +117,20 @@ def chain(levels: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def network_connect_time(client: docker.APIClient, network: str, container: str, since: float) -> float:
-    """When the daemon attached `container` to `network`: the first step of its start (daemon clock)."""
-    events = client.events(
-        since=int(since) - 1,
-        until=int(time.time()) + 2,
-        filters={"type": "network", "network": network, "event": "connect"},
-        decode=True,
-    )
-    for event in events:
-        if event["Actor"]["Attributes"].get("container") == container:
-            return int(event["timeNano"]) / 1e9
-    raise AssertionError(f"no connect event of {container} to {network}")
-
-
-def test_three_level_healthy_chain_starts_in_order(cli: StackCLI, docker_client: docker.APIClient) -> None:
+def test_three_level_healthy_chain_starts_in_order(
+    cli: StackCLI, docker_client: docker.APIClient, recorder: EventRecorder
+) -> None:
     cli.write(chain(3))
-    since = time.time()
     cli.ok("up", "-d", "--wait")
-    events = daemon_events(docker_client, cli.project, since)
+    p = cli.project
     containers = project_containers(docker_client, cli.project)
     begun, done = [], []
     for i in (1, 2):
-        healthy = event_time(events, f"s{i - 1}", "health_status: healthy")
-        started = event_time(events, f"s{i}", "start")
+        healthy = event_time(recorder, p, f"s{i - 1}", "health_status: healthy")
+        started = event_time(recorder, p, f"s{i}", "start")
         assert started > healthy, f"s{i} started before s{i - 1} was healthy"
-        cid = str(containers[f"{cli.project}-s{i}-1"]["Id"])
-        connected = network_connect_time(docker_client, f"{cli.project}_default", cid, since)
+        cid = str(containers[f"{p}-s{i}-1"]["Id"])
+        connected = network_connect_time(recorder, f"{p}_default", cid)
         assert connected > healthy, f"the daemon began starting s{i} before s{i - 1} was healthy"
         begun.append(connected - healthy)
         done.append(started - healthy)
@@ -126,7 +173,7 @@ services:
     print(f"\nup failed after {elapsed:.1f}s for a 3s wait timeout")
 
 
-def test_dependency_that_recovers_does_not_fail_up(cli: StackCLI, docker_client: docker.APIClient) -> None:
+def test_dependency_that_recovers_does_not_fail_up(cli: StackCLI, recorder: EventRecorder) -> None:
     cli.write(
         f"""
 services:
@@ -142,16 +189,16 @@ services:
     depends_on: {{db: {{condition: service_healthy}}}}
 """
     )
-    since = time.time()
     cli.ok("up", "-d", "--wait-timeout", "30")
-    events = daemon_events(docker_client, cli.project, since)
-    unhealthy = event_time(events, "db", "health_status: unhealthy")
-    healthy = event_time(events, "db", "health_status: healthy")
-    started = event_time(events, "api", "start")
+    unhealthy = event_time(recorder, cli.project, "db", "health_status: unhealthy")
+    healthy = event_time(recorder, cli.project, "db", "health_status: healthy")
+    started = event_time(recorder, cli.project, "api", "start")
     assert unhealthy < healthy < started
 
 
-def test_completed_job_gates_and_failed_job_blocks(cli: StackCLI, docker_client: docker.APIClient) -> None:
+def test_completed_job_gates_and_failed_job_blocks(
+    cli: StackCLI, docker_client: docker.APIClient, recorder: EventRecorder
+) -> None:
     text = f"""
 services:
   migrate:
@@ -164,10 +211,9 @@ services:
     depends_on: {{migrate: {{condition: service_completed_successfully}}}}
 """
     cli.write(text.replace("CODE", "0"))
-    since = time.time()
     cli.ok("up", "-d", "--wait")
-    events = daemon_events(docker_client, cli.project, since)
-    assert event_time(events, "api", "start") > event_time(events, "migrate", "die")
+    p = cli.project
+    assert event_time(recorder, p, "api", "start") > event_time(recorder, p, "migrate", "die")
     cli.ok("down", "-t", "1")
 
     cli.write(text.replace("CODE", "3"))
