@@ -49,6 +49,11 @@ def translate(
         hint = "the image is not on this daemon: build it (`build:`) or load it (`docker load`)"
     elif status == 409 and "already in use" in lowered:
         hint = "another container has that name: remove it, or run `stack down` for its project"
+    elif "network with name" in lowered and "already exists" in lowered:
+        hint = (
+            "a network of that name exists but stack did not create it for this project: remove it "
+            "(`docker network rm NAME`) or declare the network `external: true` with `name: NAME`"
+        )
     elif action.startswith("pull") or "pull access denied" in lowered:
         hint = "the image could not be pulled (no registry reachable?): build it locally or `docker load` it"
     return DockerAPIError(f"{who}cannot {action}: {detail}", service=service, resource=resource, hint=hint)

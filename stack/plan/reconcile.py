@@ -200,6 +200,18 @@ class _UpPlanner:
                     path=f"services.{name}.container_name",
                     hint="remove container_name or run a single replica",
                 )
+            if self._replicas(name) > 1:
+                for index, port in enumerate(svc.ports):
+                    # One fixed host port can be bound by one container only; a range gives each
+                    # replica its own port.
+                    if port.published and "-" not in port.published:
+                        raise StackFileError(
+                            f"service {name} publishes host port {port.published} but asks for "
+                            f"{self._replicas(name)} replicas; only one container can bind it",
+                            path=f"services.{name}.ports[{index}]",
+                            hint=f"publish a range (e.g. {port.published}-{int(port.published) + 4}:{port.target}), "
+                            f"only the container port ({port.target}), or run a single replica",
+                        )
 
     def _replicas(self, name: str) -> int:
         return self.options.scale.get(name, self.project.services[name].replicas)

@@ -107,6 +107,19 @@ def test_container_name_with_replicas_is_an_error() -> None:
         plan_up(p, converged(p), UpOptions(scale={"web": 2}))
 
 
+def test_fixed_host_port_with_replicas_is_an_error_but_a_range_is_not() -> None:
+    fixed = project({"web": {"image": "busybox", "ports": [{"target": 80, "published": "8080"}]}})
+    with pytest.raises(StackFileError, match="host port 8080 but asks for 2 replicas") as info:
+        plan_up(fixed, converged(fixed), UpOptions(scale={"web": 2}))
+    assert info.value.path == "services.web.ports[0]"
+    ranged = project({"web": {"image": "busybox", "ports": [{"target": 80, "published": "8080-8084"}]}})
+    plan = plan_up(ranged, converged(ranged), UpOptions(scale={"web": 3}))
+    assert [n.resource for n in plan.nodes if n.op.value == "CreateContainer"] == [
+        "service:web:2",
+        "service:web:3",
+    ]
+
+
 def test_bad_options_are_usage_errors() -> None:
     p = base()
     with pytest.raises(UsageError, match="cannot be combined"):
