@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,21 @@ def _memory() -> str:
     return "?"
 
 
+def _source_revision() -> str:
+    """The commit of the stack tree measured (and whether it had local changes): stack moves fast."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "stack"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return f"{head or '?'}{' + local changes' if dirty else ''}"
+
+
 def describe(tools: list[Tool], daemon: Daemon | None) -> dict[str, str]:
     info = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -44,4 +60,5 @@ def describe(tools: list[Tool], daemon: Daemon | None) -> dict[str, str]:
         info["docker"] = f"Engine {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
     for tool in tools:
         info[tool.name] = tool.version()
+    info["stack source"] = _source_revision()
     return info

@@ -36,9 +36,12 @@ class Measurement:
         return self.exit_code == 0 and not self.timed_out
 
     def describe_failure(self) -> str:
+        """The command, how it ended and its last line on the first line; more output below."""
         what = "timed out" if self.timed_out else f"exited {self.exit_code}"
-        tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-15:])
-        return f"`{' '.join(self.argv)}` {what}:\n{tail}"
+        lines = (self.stderr or self.stdout).strip().splitlines()
+        last = lines[-1].strip() if lines else "(no output)"
+        tail = "\n".join(lines[-15:])
+        return f"`{' '.join(self.argv)}` {what}: {last}\n{tail}"
 
 
 def run(

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import anyio
 import docker.errors
 
+from stack.api import _connect, _run  # one way to connect and to run, shared with api.py
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.exec import ExecRequest, Terminal, attach_container, exec_in, run_session, wait_exit
@@ -81,16 +82,6 @@ __all__ = [
     "wait",
     "wait_async",
 ]
-
-
-def _run(fn: Callable[[], Awaitable[T]]) -> T:
-    return anyio.run(fn)
-
-
-def _connect(api: DockerAPI | None) -> tuple[DockerAPI, bool]:
-    if api is not None:
-        return api, False
-    return DockerAPI.from_env(), True
 
 
 async def _with_api(api: DockerAPI | None, fn: Callable[[DockerAPI], Awaitable[T]]) -> T:

@@ -59,7 +59,11 @@ def format_ports(entries: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(text for _, text in sorted(out))
 
 
-def _exit_code(state: str, status: str) -> int | None:
+def health_of(status: str) -> str | None:
+    return next((h for marker, h in _HEALTH if marker in status), None)
+
+
+def exit_code_of(state: str, status: str) -> int | None:
     # "Exited (137) 5 seconds ago"
     if state != "exited" or "(" not in status:
         return None
@@ -87,8 +91,8 @@ def container_info(entry: dict[str, Any]) -> ContainerInfo:
         command=str(entry.get("Command", "")),
         state=state,
         status=status,
-        health=next((h for marker, h in _HEALTH if marker in status), None),
-        exit_code=_exit_code(state, status),
+        health=health_of(status),
+        exit_code=exit_code_of(state, status),
         created=int(entry.get("Created", 0)),
         ports=format_ports(list(entry.get("Ports") or [])),
         one_off=labels.get(L.ONEOFF) == "True",

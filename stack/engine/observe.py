@@ -15,30 +15,11 @@ import docker.errors
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
+from stack.engine.listing import exit_code_of, health_of
 from stack.engine.taskgroups import unwrapped
 from stack.plan import labels as L
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stack.spec.models import Project
-
-# Container list `Status` carries health as "(healthy)" / "(unhealthy)" / "(health: starting)".
-_HEALTH_MARKERS = (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"), ("(health: starting)", "starting"))
-
-
-def _health(status: str) -> str | None:
-    for marker, health in _HEALTH_MARKERS:
-        if marker in status:
-            return health
-    return None
-
-
-def _exit_code(state: str, status: str) -> int | None:
-    # "Exited (137) 5 seconds ago"
-    if state != "exited" or "(" not in status:
-        return None
-    try:
-        return int(status.split("(", 1)[1].split(")", 1)[0])
-    except ValueError:
-        return None
 
 
 def container_from_list(entry: dict[str, Any]) -> ObservedContainer:
@@ -65,8 +46,8 @@ def container_from_list(entry: dict[str, Any]) -> ObservedContainer:
         one_off=labels.get(L.ONEOFF) == "True",
         labels=labels,
         networks=networks,
-        health=_health(status),
-        exit_code=_exit_code(state, status),
+        health=health_of(status),
+        exit_code=exit_code_of(state, status),
         created=float(entry.get("Created") or 0),
     )
 
