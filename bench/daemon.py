@@ -6,7 +6,8 @@ project label (containers, networks, volumes), so that a failed round cannot lea
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import docker
@@ -43,17 +44,30 @@ class Daemon:
         return len(found)
 
     def sweep(self, label: str, project: str) -> None:
-        """Remove every container, network and volume labelled `label=project`."""
+        """Remove every container, network and volume labelled `label=project`.
+
+        Raises BenchError naming what could not be removed (e.g. Docker 20.10 sometimes keeps a stale
+        endpoint on a network whose containers are all gone: "has active endpoints").
+        """
         selector = {"label": [f"{label}={project}"]}
+        failures: list[str] = []
+
+        def attempt(what: str, remove: Callable[[], object]) -> None:
+            try:
+                remove()
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                failures.append(f"{what}: {exc.explanation or exc}")
+
         for c in self.client.containers(all=True, filters=selector):
-            with contextlib.suppress(docker.errors.NotFound):
-                self.client.remove_container(c["Id"], force=True, v=True)
+            attempt(f"container {c['Id'][:12]}", partial(self.client.remove_container, c["Id"], force=True, v=True))
         for n in self.client.networks(filters=selector):
-            with contextlib.suppress(docker.errors.NotFound):
-                self.client.remove_network(n["Id"])
+            attempt(f"network {n['Name']}", partial(self.client.remove_network, n["Id"]))
         for v in self.client.volumes(filters=selector).get("Volumes") or []:
-            with contextlib.suppress(docker.errors.NotFound):
-                self.client.remove_volume(v["Name"], force=True)
+            attempt(f"volume {v['Name']}", partial(self.client.remove_volume, v["Name"], force=True))
+        if failures:
+            raise BenchError(f"could not remove what {project} left: " + "; ".join(failures))
 
     def close(self) -> None:
         self.client.close()

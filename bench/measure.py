@@ -1,13 +1,18 @@
 """Run one command as a child process and measure it: wall time and the child's peak memory.
 
 Wall time is taken around spawn and reap (what a user waits for). Peak memory is the max RSS that
-the kernel reports for the reaped child through wait4(2); that is why we reap the child ourselves
-instead of letting subprocess do it.
+the kernel reports through wait4(2). Linux carries a process's peak RSS across exec, so a child forked
+from this (docker-SDK-sized) process would report at least our own RSS: the command therefore runs
+under busybox's `time`, a small static process whose own child starts from a small address space
+and which reports that child's wait4 figure. Without busybox we reap the child ourselves; its peak
+then has our RSS as a floor (and says so).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -44,6 +49,11 @@ class Measurement:
         return f"`{' '.join(self.argv)}` {what}: {last}\n{tail}"
 
 
+BUSYBOX = shutil.which("busybox")
+# busybox's `time -f %M` converts ru_maxrss as if it counted pages (it is KiB already): undo that.
+_BUSYBOX_RSS_SCALE = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -56,11 +66,22 @@ def run(
     Output goes to temporary files rather than pipes: a pipe nobody reads while we block in
     wait4 would stall a chatty child (200 lines of `ps`) and distort its time.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file,
+    ):
+        spawned = [BUSYBOX, "time", "-o", rss_file.name, "-f", "%M", *argv] if BUSYBOX else list(argv)
         start = time.perf_counter()
         try:
+            # Its own session, so that a timeout kills the command and not only busybox.
             proc = subprocess.Popen(
-                list(argv), cwd=cwd, env=dict(env) if env is not None else None, stdout=out, stderr=err
+                spawned,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
         except OSError as exc:
             raise BenchError(f"cannot start {argv[0]}: {exc}") from exc
@@ -69,7 +90,7 @@ def run(
 
         def expire() -> None:
             expired.set()
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
         watchdog = threading.Timer(timeout_s, expire)
         watchdog.start()
@@ -81,10 +102,14 @@ def run(
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: tell Popen so it won't try again
         out.seek(0)
         err.seek(0)
+        max_rss = int(usage.ru_maxrss)  # KiB on Linux
+        if BUSYBOX:
+            reported = [line for line in rss_file.read().decode().split() if line.isdigit()]
+            max_rss = int(reported[-1]) // _BUSYBOX_RSS_SCALE if reported else 0
         return Measurement(
             argv=tuple(argv),
             wall_s=wall,
-            max_rss_kib=int(usage.ru_maxrss),  # KiB on Linux
+            max_rss_kib=max_rss,
             exit_code=proc.returncode,
             timed_out=expired.is_set(),
             stdout=out.read().decode(errors="replace"),

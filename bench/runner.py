@@ -67,7 +67,7 @@ def run_scenario(ctx: Context, scenario: Scenario, tools: list[Tool], *, rounds:
         for bound in bounds:
             try:
                 scenario.after_all(ctx, bound)
-            except BenchError as exc:  # report, and keep cleaning the other tool's project
+            except Exception as exc:  # whatever it is: report it, and still clean the other tool's project
                 log(f"[{scenario.key}] cleanup of {bound.project} failed: {exc}")
     return result
 

@@ -1,7 +1,7 @@
 """The scenarios: what is set up untimed, the one command that is timed, and how it is checked.
 
 Each scenario runs the same stack file with both tools under distinct project names
-(`bench<key>-stack`, `bench<key>-compose`): the two tools label their resources differently and never
+(`bench<key>-stack-<run>`, `bench<key>-compose-<run>`): the two tools label their resources differently and never
 adopt each other's containers, and distinct names give each a clean state. Cleanup is each tool's own
 `down -v`, then a sweep of whatever still carries the tool's project label.
 """
@@ -9,7 +9,9 @@ adopt each other's containers, and distinct names give each a clean state. Clean
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -55,6 +57,9 @@ class Context:
     workdir: Path
     daemon: Daemon | None = None
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Part of every project name: a run never meets what an earlier, aborted run (or a daemon
+    # bug) left behind under the same name.
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def need_daemon(self) -> Daemon:
         if self.daemon is None:
@@ -94,7 +99,7 @@ class Scenario:
         raise NotImplementedError
 
     def bind(self, ctx: Context, tool: Tool, file: Path) -> Bound:
-        return Bound(tool, f"bench{self.key}-{tool.name}", file, ctx.env)
+        return Bound(tool, project_name(ctx, self.key, tool), file, ctx.env)
 
     def timed_command(self, b: Bound) -> list[str]:
         raise NotImplementedError
@@ -117,9 +122,15 @@ class Scenario:
             clean(ctx, b)
 
 
+def project_name(ctx: Context, key: str, tool: Tool) -> str:
+    return f"bench{key}-{tool.name}-{ctx.run_id}"
+
+
 def clean(ctx: Context, b: Bound) -> None:
     """The tool's own `down -v`, then a label sweep of what is left (even if `down` failed)."""
-    run(b.command("down", "-v", "--remove-orphans"), cwd=b.file.parent, env=b.env, timeout_s=SETUP_TIMEOUT_S)
+    down = run(b.command("down", "-v", "--remove-orphans"), cwd=b.file.parent, env=b.env, timeout_s=SETUP_TIMEOUT_S)
+    if not down.ok:  # not fatal (the sweep follows), but worth knowing: it is the tool's own cleanup
+        print(f"bench: warning: {down.describe_failure().splitlines()[0]}", file=sys.stderr, flush=True)
     ctx.need_daemon().sweep(b.tool.project_label, b.project)
 
 
@@ -341,7 +352,7 @@ class FlaskExample(Scenario):
     def bind(self, ctx: Context, tool: Tool, file: Path) -> Bound:
         # A free host port: 8080 may be taken by someone else's stack on this daemon.
         env = {**ctx.env, "FRONTEND_PORT": str(free_port())}
-        return Bound(tool, f"bench{self.key}-{tool.name}", file, env, ("--env-file", str(self.env_file)))
+        return Bound(tool, project_name(ctx, self.key, tool), file, env, ("--env-file", str(self.env_file)))
 
     def api_image(self) -> str:
         for line in self.env_file.read_text().splitlines():

@@ -57,6 +57,7 @@ from stack.spec.models import Network, Project, Service
 from stack.spec.units import duration_seconds
 
 _REMOVALS = frozenset({Op.REMOVE_CONTAINER, Op.REMOVE_NETWORK, Op.REMOVE_VOLUME, Op.REMOVE_IMAGE})
+NETWORK_RELEASE_TIMEOUT = 10.0  # seconds a removed container's endpoints may linger on a network
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,21 @@ class _Run:
         )
 
     async def remove_network(self, node: Node) -> None:
-        await self.api.remove_network(str(_arg(node, "name", "id")))
+        name = str(_arg(node, "name", "id"))
+        # Right after a burst of container removals the daemon may still hold their endpoints
+        # for a moment ("has active endpoints"), and it sends no event when it lets go: poll,
+        # with a deadline, and give the daemon's refusal if it never does.
+        deadline = anyio.current_time() + NETWORK_RELEASE_TIMEOUT
+        delay = 0.1
+        while True:
+            try:
+                await self.api.remove_network(name)
+                return
+            except docker.errors.APIError as exc:
+                if "active endpoints" not in str(exc) or anyio.current_time() + delay > deadline:
+                    raise
+            await anyio.sleep(delay)  # poll interval while waiting for the endpoints to go
+            delay = min(delay * 2, 1.0)
 
     async def create_volume(self, node: Node) -> None:
         key = str(_arg(node, "key"))
