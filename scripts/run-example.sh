@@ -5,7 +5,7 @@
 # 2. makes the base images available: pulls the official ones when a registry answers, else
 #    builds equivalent local images from Debian packages (examples/flask-api-db/local-images)
 #    and selects them with local.env;
-# 3. runs `stack up --wait` and prints the URL to open.
+# 3. runs `stack up --build --wait` and prints the URL to open.
 # Environment: FRONTEND_PORT (8080), EXAMPLE_IMAGES=official|local (default: try to pull),
 # PULL_TIMEOUT seconds per image (300), STACK_PROJECT_NAME (flask-api-db).
 set -euo pipefail
@@ -59,10 +59,11 @@ esac
 
 log "stack up --wait (${mode} images)"
 cd "$example"
-"$stack" "${env_args[@]}" up --wait
+"$stack" "${env_args[@]}" up --build --wait
 
 url="http://localhost:$FRONTEND_PORT"
-env_hint="${env_args[*]:+ ${env_args[*]}}"
+env_hint=""
+[[ "$mode" == local ]] && env_hint=" --env-file local.env"
 cat <<MSG
 
 The example is running: open $url

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("stack.cli.down_cmd:down", "Stop and remove containers, networks (and volumes)"),
     "ps": ("stack.cli.ps_cmd:ps", "List the project's containers"),
     "build": ("stack.cli.build_cmd:build", "Build or rebuild service images"),
+    "init": ("stack.cli.init_cmd:init", "Write a new project from a template"),
     "logs": ("stack.cli.logs_cmd:logs", "Show the output of the project's containers"),
     "exec": ("stack.cli.exec_cmd:exec_", "Run a command in a running service container"),
     "run": ("stack.cli.exec_cmd:run_", "Run a one-off command in a new container of a service"),

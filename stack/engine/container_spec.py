@@ -531,4 +531,6 @@ def inherit_anonymous_volumes(spec: ContainerSpec, old_mounts: list[dict[str, An
 def create_host_paths(spec: ContainerSpec) -> None:
     """Create missing bind sources on the host, as Compose does for the short syntax."""
     for path in spec.create_host_paths:
-        os.makedirs(path, exist_ok=True)
+        # An existing file (a single config file mounted) or directory is used as it is.
+        if not os.path.lexists(path):
+            os.makedirs(path, exist_ok=True)

@@ -294,3 +294,20 @@ def test_fast_noop_check_agrees_with_the_planner(cli: StackCLI, docker_client: d
     assert fast()
     cli.ok("up", "-d", "--scale", "db=2")
     assert not fast()  # the file says one replica: the planner would scale back down
+
+
+def test_bind_mount_of_an_existing_file_and_a_missing_directory(cli: StackCLI, docker_client: docker.APIClient) -> None:
+    (cli.directory / "app.conf").write_text("answer=42\n")
+    cli.write(
+        f"""
+services:
+  app:
+    image: {IMAGE}
+    init: true
+    command: sleep 3600
+    volumes: ["./app.conf:/etc/app.conf:ro", "./made-for-me:/data"]
+"""
+    )
+    cli.ok("up", "-d")
+    assert (cli.directory / "made-for-me").is_dir()  # a missing bind source is created, as Compose does
+    assert exec_output(docker_client, f"{cli.project}-app-1", "cat", "/etc/app.conf") == (0, "answer=42\n")

@@ -58,9 +58,7 @@ def create_item() -> Any:
     if len(name) > MAX_NAME:
         return jsonify(error=f"name is longer than {MAX_NAME} characters"), 400
     with connect() as conn:
-        row = conn.execute(
-            "INSERT INTO items (name) VALUES (%s) RETURNING id, name, created_at", (name,)
-        ).fetchone()
+        row = conn.execute("INSERT INTO items (name) VALUES (%s) RETURNING id, name, created_at", (name,)).fetchone()
     assert row is not None
     return jsonify(item=as_json(row), served_by=HOSTNAME), 201
 
