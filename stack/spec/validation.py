@@ -218,7 +218,8 @@ def _walk_mapping(value: dict[str, Any], schema: Schema, path: KeyPath) -> Probl
                 break
         if matched:
             continue
-        if additional is False:
+        if additional is False or (patterns and not props and additional is True):
+            # A mapping of names (networks, volumes, ...) whose name fits no pattern: malformed.
             return _unknown_key(key, schema, path)
         if isinstance(additional, dict):
             problem = _walk(item, additional, key_path)
