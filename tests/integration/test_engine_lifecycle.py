@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 
 import anyio
@@ -219,9 +220,17 @@ def test_changed_service_is_recreated_under_its_name_keeping_anonymous_volumes(a
     info = docker_client.inspect_container(name)
     assert info["Id"] != old_id and info["State"]["Running"]
     assert [c.name for c in snapshot(api, second).containers] == [name]
-    # The anonymous volume came along: both runs appended to the same file.
-    logs = docker_client.exec_create(name, ["cat", "/anon/log"])
-    assert docker_client.exec_start(logs).decode().split() == ["one", "two"]
+    # The anonymous volume came along: both runs appended to the same file.  "Running" comes
+    # before the new container's shell has written its line: poll, with a deadline.
+    deadline = time.monotonic() + 15
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        logs = docker_client.exec_create(name, ["cat", "/anon/log"])
+        lines = docker_client.exec_start(logs).decode().split()
+        if len(lines) >= 2:
+            break
+        time.sleep(0.05)  # poll interval
+    assert lines == ["one", "two"]
 
 
 def test_absent_optional_dependency_is_skipped(api, make_project, docker_client):
