@@ -85,8 +85,8 @@ class ContainerWatcher:
         actor = event.get("Actor") or {}
         attributes: dict[str, str] = actor.get("Attributes") or {}
         cid = str(actor.get("ID") or event.get("id") or "")
-        if not cid:
-            return
+        if not cid or attributes.get(L.ONEOFF) == "True":
+            return  # one-off `run` containers never satisfy (or fail) a service's condition
         self.event_times.append((anyio.current_time(), cid, action))
         if action == "destroy":
             self.states.pop(cid, None)
