@@ -79,10 +79,10 @@ class ProgressPrinter:
                     return service_container_name(self.project_name, service, svc, int(number))
                 return f"{self.project_name}-{service}-{number}"
             return rest
-        if kind == "network" and self.project is not None:
-            return network_name(self.project_name, rest, self.project.networks.get(rest))
-        if kind == "volume" and self.project is not None:
-            return volume_name(self.project_name, rest, self.project.volumes.get(rest))
+        if kind == "network":
+            return network_name(self.project_name, rest, self.project.networks.get(rest) if self.project else None)
+        if kind == "volume":
+            return volume_name(self.project_name, rest, self.project.volumes.get(rest) if self.project else None)
         return rest or resource
 
     # -- sink -----------------------------------------------------------------------------
