@@ -10,10 +10,8 @@ its volumes at the end, even when a test fails.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +27,7 @@ import docker
 import docker.errors
 import pytest
 
-from stack.plan import labels as L
+from tests.daemon import Result, connect, free_port, remove_project
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "flask-api-db"
@@ -43,16 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/e2e" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.docker)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
 @dataclass
@@ -127,34 +115,9 @@ class ExampleStack:
         raise AssertionError(f"GET {self.base_url}{path} did not answer 200 within {deadline_s} s: {last}")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def remove_project(client: docker.APIClient, project: str) -> None:
-    """Remove the containers, networks and volumes labelled with `project` (not the images:
-    the API image and the local bases are shared with the user's runs and kept as a cache)."""
-    selector = {"label": [f"{L.PROJECT}={project}"]}
-    for c in client.containers(all=True, filters=selector):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_container(c["Id"], force=True, v=True)
-    for n in client.networks(filters=selector):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_network(n["Id"])
-    for v in client.volumes(filters=selector).get("Volumes") or []:
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_volume(v["Name"], force=True)
-
-
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.APIClient]:
-    client = docker.APIClient(version="1.41", **docker.utils.kwargs_from_env())
-    try:
-        client.ping()
-    except Exception as exc:  # any failure to reach the daemon skips the e2e tests
-        pytest.skip(f"Docker daemon not reachable: {exc}")
+    client = connect()
     yield client
     client.close()
 
@@ -183,7 +146,7 @@ def example(docker_client: docker.APIClient, example_env_file: Path | None) -> I
         yield stack
     finally:
         result = stack.run("down", "-v", "--remove-orphans", timeout=120)
-        remove_project(docker_client, stack.project)
+        remove_project(docker_client, stack.project, images=False)
         assert result.code == 0, f"stack down -v failed:\n{result}"
 
 

@@ -7,8 +7,6 @@ leaves the daemon as it found it.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -20,8 +18,8 @@ import docker.errors
 import pytest
 
 from stack.engine.docker_api import DockerAPI
-from stack.plan import labels as L
 from stack.spec.models import Project
+from tests.daemon import connect, remove_project
 
 IMAGE = "stack-test/busybox:latest"
 BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "images" / "build.sh"
@@ -35,14 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.APIClient]:
-    client = docker.APIClient(version="1.41", **docker.utils.kwargs_from_env())
-    try:
-        client.ping()
-    except Exception as exc:
-        # A missing daemon must not turn the suite green by skipping it: fail, unless asked.
-        if os.environ.get("STACK_TESTS_WITHOUT_DOCKER"):
-            pytest.skip(f"Docker daemon not reachable: {exc}")
-        pytest.fail(f"Docker daemon not reachable: {exc} (set STACK_TESTS_WITHOUT_DOCKER=1 to skip these tests)")
+    client = connect()
     yield client
     client.close()
 
@@ -51,23 +42,6 @@ def docker_client() -> Iterator[docker.APIClient]:
 def test_image(docker_client: docker.APIClient) -> str:
     subprocess.run(["bash", str(BUILD_SCRIPT)], check=True, capture_output=True, timeout=120)
     return IMAGE
-
-
-def remove_project(client: docker.APIClient, project: str) -> None:
-    """Remove everything labelled with `project` (containers, networks, volumes, images)."""
-    selector = {"label": [f"{L.PROJECT}={project}"]}
-    for c in client.containers(all=True, filters=selector):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_container(c["Id"], force=True, v=True)
-    for n in client.networks(filters=selector):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_network(n["Id"])
-    for v in client.volumes(filters=selector).get("Volumes") or []:
-        with contextlib.suppress(docker.errors.NotFound):
-            client.remove_volume(v["Name"], force=True)
-    for i in client.images(filters=selector):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            client.remove_image(i["Id"], force=True)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import docker.errors
 import pytest
 
 from stack.plan import labels as L
+from tests.daemon import free_port
 from tests.integration.cli_helpers import (
     StackCLI,
     exec_output,
@@ -52,12 +53,6 @@ def cli(tmp_path: Path, project_name: str) -> StackCLI:
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "index.html").write_text("hello from web\n")
     return StackCLI(tmp_path, project_name)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 15.0) -> str:

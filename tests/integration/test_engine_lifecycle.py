@@ -19,6 +19,7 @@ from stack.plan import labels as L
 from stack.plan.options import DownOptions
 from stack.plan.plan import Op, Plan
 from stack.plan.reconcile import plan_up
+from tests.daemon import free_port
 from tests.integration.conftest import IMAGE
 from tests.integration.engine_helpers import down, run_plan, snapshot, up
 
@@ -140,14 +141,8 @@ def test_two_services_reach_each_other_by_service_and_container_name(api, make_p
     assert len(lines) == 2 and all(line.startswith("hello-from-") for line in lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_published_port_answers_on_the_host(api, make_project):
-    port = _free_port()
+    port = free_port()
     project = make_project(
         {"web": {"command": HTTPD, "healthcheck": HTTP_HEALTH, "ports": [{"target": 80, "published": str(port)}]}}
     )
