@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from stack.errors import NoStackFileError, StackError
+from stack.errors import NoStackFileError
 
 if TYPE_CHECKING:
     from stack.cli.main import GlobalOptions
@@ -33,22 +33,28 @@ def load(ctx: click.Context, services: list[str] | None = None) -> Project:
     return load_project(global_options(ctx).load_options(services))
 
 
-def load_or_name(ctx: click.Context) -> tuple[Project | None, str]:
-    """The project, or only its name when no stack file exists (`down`, `ps` work by labels)."""
+def _name_without_file(ctx: click.Context, error: NoStackFileError) -> str:
+    """-p, else the project directory's name: how commands that act by labels find the project
+    when no stack file exists."""
     from stack.spec.discovery import normalize_project_name, validate_project_name
 
     opts = global_options(ctx)
+    if opts.project_name:
+        return validate_project_name(opts.project_name)
+    directory = opts.project_directory or os.getcwd()
+    name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
+    if not name:
+        raise error
+    return name
+
+
+def load_or_name(ctx: click.Context) -> tuple[Project | None, str]:
+    """The project, or only its name when no stack file exists (`down`, `ps` work by labels)."""
     try:
         project = load(ctx)
         return project, project.name
-    except NoStackFileError:
-        if opts.project_name:
-            return None, validate_project_name(opts.project_name)
-        directory = opts.project_directory or os.getcwd()
-        name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
-        if not name:
-            raise
-        return None, name
+    except NoStackFileError as error:
+        return None, _name_without_file(ctx, error)
 
 
 def name_only(ctx: click.Context, services: list[str] | None = None) -> str:
@@ -57,20 +63,12 @@ def name_only(ctx: click.Context, services: list[str] | None = None) -> str:
     Reads the stack file when there is one (its `name:`, its services for checking `services`),
     else falls back to -p or the directory, as `load_or_name` does.
     """
-    from stack.spec.discovery import normalize_project_name, validate_project_name
     from stack.spec.loader import load_raw
 
-    opts = global_options(ctx)
     try:
-        return str(load_raw(opts.load_options(services))["name"])
-    except NoStackFileError:
-        if opts.project_name:
-            return validate_project_name(opts.project_name)
-        directory = opts.project_directory or os.getcwd()
-        name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
-        if not name:
-            raise
-        return name
+        return str(load_raw(global_options(ctx).load_options(services))["name"])
+    except NoStackFileError as error:
+        return _name_without_file(ctx, error)
 
 
 def check_services(project: Project, services: list[str]) -> None:
@@ -97,7 +95,3 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
 
 def warn(message: str) -> None:
     click.echo(f"WARN: {message}", err=True)
-
-
-def fail(error: StackError) -> None:
-    raise error
