@@ -31,6 +31,7 @@ from stack.plan import labels as L
 
 DEFAULT_WAIT_TIMEOUT = 120.0
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+WATCHED_ACTIONS = ("create", "start", "die", "destroy", "health_status")
 
 
 @dataclass
@@ -54,15 +55,15 @@ class ContainerWatcher:
         self.states: dict[str, ContainerState] = {}
         self.removed: set[str] = set()
         self._changed = anyio.Event()
-        # Monotonic clock of the last event per container: used to measure reaction delays.
-        self.event_times: list[tuple[float, str, str]] = []
 
     @classmethod
     @asynccontextmanager
     async def watching(cls, api: DockerAPI, project: str) -> AsyncIterator[ContainerWatcher]:
         """Subscribe (the stream is open when this yields) and keep the states current."""
         watcher = cls(api, project)
-        filters = {"type": "container", "label": [f"{L.PROJECT}={project}"]}
+        # Only the actions `apply` folds: healthcheck probes add three exec_* events each, which
+        # the daemon then need not send nor we decode (health_status matches by prefix).
+        filters = {"type": "container", "label": [f"{L.PROJECT}={project}"], "event": list(WATCHED_ACTIONS)}
         with unwrapped():
             async with api.events(filters) as events, anyio.create_task_group() as tg:
                 tg.start_soon(watcher._consume, events)
@@ -87,7 +88,6 @@ class ContainerWatcher:
         cid = str(actor.get("ID") or event.get("id") or "")
         if not cid or attributes.get(L.ONEOFF) == "True":
             return  # one-off `run` containers never satisfy (or fail) a service's condition
-        self.event_times.append((anyio.current_time(), cid, action))
         if action == "destroy":
             self.states.pop(cid, None)
             self.removed.add(cid)

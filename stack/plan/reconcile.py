@@ -143,6 +143,8 @@ class _ServiceState:
     # Nodes after which each container exists under its final name (for network_mode/volumes_from).
     ready_nodes: list[int] = field(default_factory=list)
     replicas: dict[int, str] = field(default_factory=dict)  # number -> final container name
+    # Creates of new containers: a dependent's new containers are created after them.
+    fresh_creates: list[int] = field(default_factory=list)
     recreated: bool = False
     running: bool = False  # every kept container will be running (untouched or started)
 
@@ -543,9 +545,10 @@ class _UpPlanner:
                 state.start_nodes.append(node.id)
 
         highest = max((c.number for c in containers), default=0)
+        fresh_deps = [*create_deps, *self._dependency_creates(name)]
         for number in range(highest + 1, highest + 1 + max(0, desired - len(containers))):
             cause = "no existing container" if not containers else f"scale up to {desired}"
-            self._fresh(name, svc, number, cause, config_hash, ref, create_deps, state)
+            self._fresh(name, svc, number, cause, config_hash, ref, fresh_deps, state)
 
     def _recreate_reason(
         self, name: str, svc: Service, container: ObservedContainer, ref: str, config_hash: str
@@ -592,6 +595,19 @@ class _UpPlanner:
             if other in self.services:
                 deps += self.services[other].ready_nodes
         return deps
+
+    def _dependency_creates(self, name: str) -> list[int]:
+        """New containers are created in dependency order, as Compose creates them.
+
+        Not needed for correctness (starts wait on the dependencies anyway) but for latency: the
+        daemon serves parallel creates more slowly (10 at once: ~60 ms each, one alone: ~20 ms),
+        and the dependencies' creates are the ones whose starts come first.
+        """
+        nodes: list[int] = []
+        for dep in sorted(self.project.services[name].depends_on):
+            if dep in self.scope_set and dep in self.services:
+                nodes += self.services[dep].fresh_creates
+        return nodes
 
     def _container_sources(self, svc: Service) -> list[str]:
         found = set(self._namespace_modes(svc).values())
@@ -683,6 +699,7 @@ class _UpPlanner:
         create = self.plan.add(Op.CREATE_CONTAINER, f"service:{name}:{number}", cause, create_deps, **args)
         connects = self._connects(name, number, final, svc, [create.id])
         state.ready_nodes.append(create.id)
+        state.fresh_creates.append(create.id)
         state.replicas[number] = final
         state.running = True
         if not self.options.no_start:

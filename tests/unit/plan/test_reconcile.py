@@ -43,14 +43,19 @@ def test_fresh_up_starts_dependents_only_after_their_dependency_started() -> Non
     starts = {n.args["container"]: n.id for n in plan.nodes if n.op is Op.START_CONTAINER}
     for dependent in ("demo-web-1", "demo-web-2", "demo-worker-1"):
         assert starts["demo-db-1"] in _ancestors(plan, starts[dependent])
-    # ... while every create only waits for networks, volumes and images.
+    # ... while every create waits only for networks, volumes, images and, as in Compose, the
+    # creates of its service's dependencies (never for a start or a health wait).
+    creates = {n.args["service"]: n.id for n in plan.nodes if n.op is Op.CREATE_CONTAINER and n.args["number"] == 1}
     for node in plan.nodes:
         if node.op is Op.CREATE_CONTAINER:
             assert {plan.node(d).op for d in node.deps} <= {
                 Op.CREATE_NETWORK,
                 Op.CREATE_VOLUME,
                 Op.BUILD_IMAGE,
+                Op.CREATE_CONTAINER,
             }
+            if node.args["service"] in ("web", "worker"):
+                assert creates["db"] in node.deps
 
 
 def test_create_args_carry_labels_with_the_config_hash() -> None:
