@@ -12,14 +12,14 @@ import click
 from stack.errors import NoStackFileError
 
 if TYPE_CHECKING:
-    from stack.cli.main import GlobalOptions
+    from stack.cli.global_options import GlobalOptions
     from stack.spec.models import Project
 
 T = TypeVar("T")
 
 
 def global_options(ctx: click.Context) -> GlobalOptions:
-    from stack.cli.main import GlobalOptions
+    from stack.cli.global_options import GlobalOptions
 
     obj = ctx.find_root().obj
     assert isinstance(obj, GlobalOptions)

@@ -12,7 +12,7 @@ import click
 from stack.errors import UsageError
 
 if TYPE_CHECKING:
-    from stack.cli.main import GlobalOptions
+    from stack.cli.global_options import GlobalOptions
     from stack.spec.models import Project
 
 

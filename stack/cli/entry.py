@@ -1,4 +1,5 @@
-"""The console-script entry point: answers `stack --version` before importing click.
+"""The console-script entry point: answers `stack --version`, and a no-op `up -d`
+(`stack.cli.quick`), before importing click.
 
 Start-up time is a feature (Compose answers `version` in ~25 ms); everything else goes to
 `stack.cli.main`, which imports each sub-command lazily.
@@ -10,11 +11,20 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
+    argv = sys.argv[1:]
+    if argv == ["--version"]:
         from stack import __version__
 
         sys.stdout.write(f"stack version {__version__}\n")
         return
+    noop_checked = False
+    if "up" in argv:
+        from stack.cli.quick import answer_noop_up
+
+        answered = answer_noop_up(argv)
+        if answered:
+            return
+        noop_checked = answered is False
     from stack.cli.main import main as cli_main
 
-    cli_main()
+    cli_main(noop_checked=noop_checked)

@@ -7,14 +7,13 @@ Sub-commands are imported only when invoked, so `stack --version`, `stack --help
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
 from stack import __version__
+from stack.cli.global_options import GlobalOptions
 from stack.errors import StackError
 
 # verb -> "module:attribute"; one module per verb or close family.
@@ -45,40 +44,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("stack.cli.inspect_cmd:events", "Stream the project's container events"),
     "stats": ("stack.cli.inspect_cmd:stats", "Live CPU, memory, network and block I/O per container"),
 }
-
-
-@dataclass
-class GlobalOptions:
-    """What the group-level flags said; sub-commands turn it into LoadOptions."""
-
-    files: list[str] = field(default_factory=list)
-    project_name: str | None = None
-    project_directory: str | None = None
-    env_files: list[str] = field(default_factory=list)
-    profiles: list[str] = field(default_factory=list)
-    no_ansi: bool = False
-    # Warnings already printed (a command may load the project twice: fast path, then full).
-    warned: set[str] = field(default_factory=set)
-
-    def warn_once(self, message: str) -> None:
-        if message not in self.warned:
-            self.warned.add(message)
-            click.echo(f"WARN: {message}", err=True)
-
-    def load_options(self, services: list[str] | None = None, *, interpolate: bool = True) -> Any:
-        """LoadOptions for the loader (imported lazily: spec pulls in pydantic)."""
-        from stack.spec.loader import LoadOptions
-
-        return LoadOptions(
-            files=list(self.files),
-            project_name=self.project_name,
-            project_directory=self.project_directory,
-            env_files=list(self.env_files),
-            profiles=list(self.profiles),
-            services=list(services or []),
-            interpolate=interpolate,
-            on_warning=self.warn_once,
-        )
 
 
 class LazyGroup(click.Group):
@@ -129,15 +94,16 @@ def cli(
     ansi: str,
 ) -> None:
     """stack: run multi-container stacks described by a Compose-style stack file."""
-    env_profiles = [p for p in os.environ.get("STACK_PROFILES", "").split(",") if p]
-    ctx.obj = GlobalOptions(
+    before = ctx.obj  # what main() was told (by the entry point's quick path), if anything
+    ctx.obj = GlobalOptions.from_flags(
         files=list(files),
-        project_name=project_name or os.environ.get("STACK_PROJECT_NAME") or None,
+        project_name=project_name,
         project_directory=project_directory,
         env_files=list(env_files),
-        profiles=list(profiles) or env_profiles,
+        profiles=list(profiles),
         no_ansi=ansi == "never",
     )
+    ctx.obj.noop_checked = isinstance(before, dict) and bool(before.get("noop_checked"))
 
 
 def fail(error: StackError) -> NoReturn:
@@ -164,10 +130,14 @@ def _unwrap(error: BaseException) -> BaseException:
     return error
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI, turning our errors into messages and codes."""
+def main(argv: list[str] | None = None, *, noop_checked: bool = False) -> None:
+    """Run the CLI, turning our errors into messages and codes.
+
+    `noop_checked`: the entry point already asked whether this `up -d` has nothing to do, and
+    it has something to do (see stack.cli.quick); `up` then does not ask again.
+    """
     try:
-        cli.main(args=argv, prog_name="stack", standalone_mode=False)
+        cli.main(args=argv, prog_name="stack", standalone_mode=False, obj={"noop_checked": noop_checked})
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -56,8 +56,10 @@ def _converge(
     if plain and not (scale or dry_run or no_start) and attached is None:
         from stack.cli.fastpath import converged
 
-        # A no-op `up -d` answers without the models or the Docker SDK (see cli.fastpath).
-        if converged(global_options(ctx).load_options(), need_healthy=wait):
+        # A no-op `up -d` answers without the models or the Docker SDK (see cli.fastpath),
+        # unless the entry point already asked, before click, and was told no (cli.quick).
+        opts = global_options(ctx)
+        if not opts.noop_checked and converged(opts.load_options(), need_healthy=wait):
             return 0
     project = load(ctx, list(services))
     check_services(project, list(services))

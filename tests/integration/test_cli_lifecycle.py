@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -289,6 +292,40 @@ def test_fast_noop_check_agrees_with_the_planner(cli: StackCLI, docker_client: d
     assert fast()
     cli.ok("up", "-d", "--scale", "db=2")
     assert not fast()  # the file says one replica: the planner would scale back down
+
+
+def test_a_noop_up_is_answered_before_click_with_its_warnings_once(
+    cli: StackCLI, docker_client: docker.APIClient
+) -> None:
+    """`up -d` with nothing to do imports neither click nor the SDK nor pydantic (cli.quick),
+    and still shows the stack file's warnings, once; a real change still goes to the planner."""
+    cli.write(WEB_DB.replace("GREETING: hello", "GREETING: ${STACK_TEST_SURELY_UNSET}"))
+    first = cli.ok("up", "-d")
+    warning = 'The "STACK_TEST_SURELY_UNSET" variable is not set'
+    assert first.err.count(warning) == 1, first.err
+    before = {name: c["Id"] for name, c in project_containers(docker_client, cli.project).items()}
+
+    probe = (
+        "import sys; from stack.cli.entry import main; main(); "
+        "print(*(m in sys.modules for m in ('click', 'docker', 'pydantic')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "STACK_TEST_SURELY_UNSET"}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "-p", cli.project, "up", "-d"],
+        cwd=cli.directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False", "False"], proc.stdout
+    assert proc.stderr.count(warning) == 1, proc.stderr
+    assert {name: c["Id"] for name, c in project_containers(docker_client, cli.project).items()} == before
+
+    cli.write(WEB_DB.replace("GREETING: hello", "GREETING: changed"))
+    changed = cli.ok("up", "-d")
+    assert f"{cli.project}-web-1" in changed.err and "Started" in changed.err
 
 
 def test_bind_mount_of_an_existing_file_and_a_missing_directory(cli: StackCLI, docker_client: docker.APIClient) -> None:
