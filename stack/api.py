@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import anyio
 
-from stack.engine.docker_api import DockerAPI
+from stack.engine.docker_api import START_INTERVAL_API_VERSION, DockerAPI, api_version_at_least
 from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
 from stack.engine.listing import ContainerInfo, ps_rows
 from stack.engine.observe import observe
@@ -134,6 +134,7 @@ async def up_async(
     exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
     ctx = ExecContext(api=api, project=project, options=exec_options, progress=progress)
     try:
+        result.warnings.extend(_unsupported_by_daemon(api, project))
         observed = await observe_project(api, project)
         images = plan_images(project, observed, options)
         if not images.is_empty():
@@ -152,6 +153,18 @@ async def up_async(
         if owned:
             api.close()
     return result
+
+
+def _unsupported_by_daemon(api: DockerAPI, project: Project) -> list[str]:
+    """What the stack asks for that the daemon (at the API version agreed with it) ignores."""
+    if api_version_at_least(api.api_version, START_INTERVAL_API_VERSION):
+        return []
+    return [
+        f"service {name}: healthcheck start_interval is ignored by this daemon (Engine API {api.api_version};"
+        f" it needs {START_INTERVAL_API_VERSION}, Docker 25 or later): the first probe comes after `interval`"
+        for name, svc in sorted(project.services.items())
+        if svc.healthcheck is not None and svc.healthcheck.start_interval and not svc.healthcheck.disable
+    ]
 
 
 async def wait_services(api: DockerAPI, project: Project, options: UpOptions) -> None:

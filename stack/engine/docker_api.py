@@ -35,7 +35,12 @@ T = TypeVar("T")
 
 # The API version we speak; the daemon here is 20.10 (1.41).  Pinning it avoids the extra
 # round trip of version="auto"; DOCKER_API_VERSION overrides, as for the docker CLI.
+# Engine API versions: we speak the daemon's own, between these two.  1.41 is Docker 20.10, the
+# oldest daemon we test against; 1.44 (Docker 25) is the first that applies a healthcheck's
+# start_interval.  Newer daemons answer 1.44 requests as 1.44 did.
 DEFAULT_API_VERSION = "1.41"
+MAX_API_VERSION = "1.44"
+START_INTERVAL_API_VERSION = "1.44"
 DEFAULT_CONCURRENCY = 16
 # Long-lived streams (events, logs) hold a pooled connection outside the limiter.
 _STREAM_CONNECTIONS = 4
@@ -50,6 +55,32 @@ def _unavailable(exc: BaseException, host: str) -> DockerUnavailableError:
         f"cannot reach the Docker daemon at {host} ({exc.__class__.__name__}: {exc})",
         hint="is the Docker daemon running, and is DOCKER_HOST (or the docker context) pointing at it?",
     )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def api_version_at_least(version: str, minimum: str) -> bool:
+    return _version_key(version) >= _version_key(minimum)
+
+
+def negotiate_api_version(server: str | None) -> str:
+    """The API version to speak with a daemon that speaks `server`: its own, at most ours."""
+    if not server or _version_key(server) == (0,):
+        return DEFAULT_API_VERSION  # unknown: the first real call will say what is wrong
+    return MAX_API_VERSION if _version_key(server) > _version_key(MAX_API_VERSION) else server
+
+
+def _server_api_version(client: docker.APIClient) -> str | None:
+    """The daemon's API version (an unversioned GET /version), or None when it cannot say."""
+    try:
+        return str(client.version(api_version=False)["ApiVersion"])
+    except Exception:  # unreachable, or an odd reply: not fatal here, the first call reports it
+        return None
 
 
 class DockerAPI:
@@ -74,21 +105,37 @@ class DockerAPI:
     ) -> DockerAPI:
         """A facade for the daemon the environment names (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
 
-        No round trip happens here; the first call reports an unreachable daemon.
+        One round trip (GET /version) agrees on the API version, unless DOCKER_API_VERSION names
+        it; an unreachable daemon is reported by the first call, not here.
         """
         env = dict(os.environ if environment is None else environment)
         host = env.get("DOCKER_HOST") or DEFAULT_HOST
-        try:
-            kwargs = docker.utils.kwargs_from_env(environment=env)
-            client = docker.APIClient(
-                version=env.get("DOCKER_API_VERSION") or DEFAULT_API_VERSION,
+        wanted = env.get("DOCKER_API_VERSION")
+
+        def client_for(version: str) -> docker.APIClient:
+            return docker.APIClient(
+                version=version,
                 timeout=int(timeout),
                 max_pool_size=concurrency + _STREAM_CONNECTIONS,
                 **kwargs,
             )
+
+        try:
+            kwargs = docker.utils.kwargs_from_env(environment=env)
+            client = client_for(wanted or DEFAULT_API_VERSION)
+            if not wanted:
+                agreed = negotiate_api_version(_server_api_version(client))
+                if agreed != DEFAULT_API_VERSION:
+                    client.close()
+                    client = client_for(agreed)
         except docker.errors.DockerException as exc:
             raise _unavailable(exc, host) from exc
         return cls(client, concurrency=concurrency, host=host)
+
+    @property
+    def api_version(self) -> str:
+        """The Engine API version this facade speaks."""
+        return str(self.client.api_version)
 
     def close(self) -> None:
         self.client.close()

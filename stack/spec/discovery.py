@@ -1,14 +1,15 @@
 """Which stack files to read, the project directory, and the project name.
 
 Files: `-f` (repeatable), else `STACK_FILE` (a list separated like PATH), else the first of
-DEFAULT_FILENAMES in the working directory plus its `.override` sibling, as Compose does.
+DEFAULT_FILENAMES in the working directory, or else in the nearest parent directory that has
+one, plus its `.override` sibling, as Compose does.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from stack.errors import NoStackFileError, UsageError
 
@@ -42,27 +43,48 @@ def _override_candidates(filename: str) -> list[str]:
     return [f"{stem}.override{ext}", f"{stem}.override{other}"]
 
 
-def find_stack_files(files: list[str], environ: Mapping[str, str], cwd: str) -> list[str]:
+def find_stack_files(
+    files: list[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
     """Absolute paths of the stack files to load, in merge order (`-` stays `-`: stdin)."""
     chosen = list(files)
     if not chosen:
         chosen = [p for p in environ.get("STACK_FILE", "").split(os.pathsep) if p]
     if chosen:
         return [p if p == STDIN else os.path.abspath(os.path.join(cwd, p)) for p in chosen]
-    for name in DEFAULT_FILENAMES:
-        path = os.path.join(cwd, name)
-        if os.path.isfile(path):
-            found = [path]
-            for candidate in _override_candidates(name):
-                override = os.path.join(cwd, candidate)
-                if os.path.isfile(override):
-                    found.append(override)
-                    break
-            return [os.path.abspath(p) for p in found]
+    directory = os.path.abspath(cwd)
+    while True:
+        found = _default_files_in(directory, warn)
+        if found:
+            return found
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
     raise NoStackFileError(
-        f"no stack file found in {cwd} (looked for {', '.join(DEFAULT_FILENAMES)})",
+        f"no stack file found in {cwd} or any parent directory (looked for {', '.join(DEFAULT_FILENAMES)})",
         hint="create stack.yaml there, or name files with -f FILE or STACK_FILE",
     )
+
+
+def _default_files_in(directory: str, warn: Callable[[str], None] | None) -> list[str]:
+    """The first default-named file in `directory` and its override sibling, if any."""
+    names = [name for name in DEFAULT_FILENAMES if os.path.isfile(os.path.join(directory, name))]
+    if not names:
+        return []
+    if len(names) > 1 and warn is not None:
+        listed = ", ".join(os.path.join(directory, n) for n in names)
+        warn(f"Found multiple stack files with supported names: {listed}; using {names[0]}")
+    found = [os.path.join(directory, names[0])]
+    for candidate in _override_candidates(names[0]):
+        override = os.path.join(directory, candidate)
+        if os.path.isfile(override):
+            found.append(override)
+            break
+    return found
 
 
 def project_directory(explicit: str | None, files: list[str], cwd: str) -> str:

@@ -107,9 +107,12 @@ class _Session:
         self._stdin: str | None = None
 
     def warn_unset(self, name: str) -> None:
-        if name not in self._warned:
-            self._warned.add(name)
-            self._on_warning(unset_warning(name))
+        self.warn(unset_warning(name))
+
+    def warn(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self._on_warning(message)
 
     def read(self, path: str) -> str:
         if path == STDIN:
@@ -243,7 +246,7 @@ def _project_name(options: LoadOptions, environ: Mapping[str, str], parsed: list
 def _load(options: LoadOptions) -> _Result:
     session = _Session(options)
     environ, cwd = session.environ, session.cwd
-    files = find_stack_files(options.files, environ, cwd)
+    files = find_stack_files(options.files, environ, cwd, warn=session.warn)
     working_dir = project_directory(options.project_directory, files, cwd)
     if options.env_files:
         env_paths = [os.path.join(cwd, p) for p in options.env_files]

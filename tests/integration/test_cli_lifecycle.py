@@ -328,6 +328,32 @@ def test_a_noop_up_is_answered_before_click_with_its_warnings_once(
     assert f"{cli.project}-web-1" in changed.err and "Started" in changed.err
 
 
+def test_start_interval_is_applied_or_named_as_ignored_by_the_daemon(
+    cli: StackCLI, docker_client: docker.APIClient
+) -> None:
+    """Docker < 25 (Engine API < 1.44) ignores a healthcheck's start_interval: `up` says so,
+    and still starts the service; a newer daemon gets it in the container's healthcheck."""
+    cli.write(
+        f"""
+services:
+  web:
+    image: {IMAGE}
+    init: true
+    command: sleep 3600
+    healthcheck: {{test: ["CMD", "true"], interval: 30s, start_period: 10s, start_interval: 200ms}}
+"""
+    )
+    result = cli.ok("up", "-d")
+    daemon_api = str(docker_client.version(api_version=False)["ApiVersion"])
+    old_daemon = tuple(int(p) for p in daemon_api.split(".")) < (1, 44)
+    warning = "service web: healthcheck start_interval is ignored by this daemon"
+    assert (warning in result.err) == old_daemon, result.err
+    assert project_containers(docker_client, cli.project)[f"{cli.project}-web-1"]["State"] == "running"
+    if not old_daemon:
+        health = docker_client.inspect_container(f"{cli.project}-web-1")["Config"]["Healthcheck"]
+        assert health["StartInterval"] == 200_000_000
+
+
 def test_bind_mount_of_an_existing_file_and_a_missing_directory(cli: StackCLI, docker_client: docker.APIClient) -> None:
     (cli.directory / "app.conf").write_text("answer=42\n")
     cli.write(

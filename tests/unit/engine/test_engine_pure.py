@@ -83,3 +83,14 @@ def test_container_list_entry_is_parsed_without_inspect():
 )
 def test_buildkit_detection(dockerfile, feature):
     assert buildkit_feature(dockerfile) == feature
+
+
+def test_the_api_version_is_the_daemons_own_capped_at_ours() -> None:
+    from stack.engine.docker_api import DEFAULT_API_VERSION, MAX_API_VERSION, negotiate_api_version
+
+    assert negotiate_api_version("1.41") == "1.41"  # Docker 20.10
+    assert negotiate_api_version("1.43") == "1.43"
+    assert negotiate_api_version("1.47") == MAX_API_VERSION  # newer daemons answer 1.44 requests as 1.44
+    assert negotiate_api_version("1.40") == "1.40"  # older: its own, rather than "client version too new"
+    assert negotiate_api_version(None) == DEFAULT_API_VERSION  # unreachable: the first call reports it
+    assert negotiate_api_version("garbage") == DEFAULT_API_VERSION

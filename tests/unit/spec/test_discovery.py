@@ -48,6 +48,35 @@ def test_explicit_files_then_stack_file_variable(tmp_path: Path) -> None:
     assert find_stack_files(["x.yaml", "-"], env, str(tmp_path)) == [str(tmp_path / "x.yaml"), "-"]
 
 
+def test_found_in_the_nearest_parent_directory_as_compose_does(tmp_path: Path) -> None:
+    deep = tmp_path / "app" / "src" / "pkg"
+    deep.mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    touch(tmp_path / "compose.yaml")
+    touch(tmp_path / "compose.override.yaml")
+    touch(tmp_path / "app" / "stack.yaml")
+    assert find_stack_files([], {}, str(deep)) == [str(tmp_path / "app" / "stack.yaml")]
+    assert find_stack_files([], {}, str(tmp_path / "other")) == [
+        str(tmp_path / "compose.yaml"),
+        str(tmp_path / "compose.override.yaml"),
+    ]
+    # ... and the project (directory, name, .env) is the found file's, not the working directory's.
+    (tmp_path / "app" / ".env").write_text("TAG=from-app-env\n")
+    touch(tmp_path / "app" / "stack.yaml", "services:\n  web:\n    image: busybox:${TAG}\n")
+    project = load_project(LoadOptions(cwd=str(deep), environ={}))
+    assert (project.name, project.working_dir) == ("app", str(tmp_path / "app"))
+    assert project.services["web"].image == "busybox:from-app-env"
+
+
+def test_several_default_names_in_one_directory_warn_and_the_first_wins(tmp_path: Path) -> None:
+    touch(tmp_path / "compose.yaml")
+    touch(tmp_path / "docker-compose.yml")
+    warnings: list[str] = []
+    assert find_stack_files([], {}, str(tmp_path), warn=warnings.append) == [str(tmp_path / "compose.yaml")]
+    assert len(warnings) == 1
+    assert "compose.yaml" in warnings[0] and "docker-compose.yml" in warnings[0]
+
+
 def test_nothing_found_names_directory_and_names(tmp_path: Path) -> None:
     with pytest.raises(StackFileError) as info:
         find_stack_files([], {}, str(tmp_path))
