@@ -29,6 +29,8 @@ import docker.errors
 import requests.exceptions
 from anyio.abc import ObjectReceiveStream
 
+from stack.engine.endpoint import DEFAULT_CONTEXT, DEFAULT_HOST, Endpoint
+from stack.engine.endpoint import resolve as resolve_endpoint
 from stack.errors import DockerUnavailableError
 
 T = TypeVar("T")
@@ -45,9 +47,6 @@ DEFAULT_CONCURRENCY = 16
 # Long-lived streams (events, logs) hold a pooled connection outside the limiter.
 _STREAM_CONNECTIONS = 4
 _READER_JOIN_SECONDS = 2.0
-
-
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 
 def _unavailable(exc: BaseException, host: str) -> DockerUnavailableError:
@@ -75,6 +74,21 @@ def negotiate_api_version(server: str | None) -> str:
     return MAX_API_VERSION if _version_key(server) > _version_key(MAX_API_VERSION) else server
 
 
+def _connection_kwargs(endpoint: Endpoint, env: dict[str, str]) -> dict[str, Any]:
+    """base_url and TLS for the SDK: from the environment, or from the Docker CLI context."""
+    if endpoint.context == DEFAULT_CONTEXT:
+        return dict(docker.utils.kwargs_from_env(environment=env))
+    kwargs: dict[str, Any] = {"base_url": endpoint.host}
+    if endpoint.tls:
+        from docker.context import ContextAPI
+
+        # The SDK reads the context's certificates from DOCKER_CONFIG (or ~/.docker) itself.
+        tls = ContextAPI.get_context(endpoint.context).TLSConfig
+        if tls is not None:
+            kwargs["tls"] = tls
+    return kwargs
+
+
 def _server_api_version(client: docker.APIClient) -> str | None:
     """The daemon's API version (an unversioned GET /version), or None when it cannot say."""
     try:
@@ -90,7 +104,7 @@ class DockerAPI:
         self, client: docker.APIClient, *, concurrency: int = DEFAULT_CONCURRENCY, host: str = DEFAULT_HOST
     ) -> None:
         self.client = client
-        self.host = host  # as the user wrote it (DOCKER_HOST), for messages
+        self.host = host  # the endpoint as messages name it (DOCKER_HOST, or the docker context's)
         self.limiter = anyio.CapacityLimiter(concurrency)
         self.calls: Counter[str] = Counter()
         self._count_lock = threading.Lock()
@@ -109,7 +123,8 @@ class DockerAPI:
         it; an unreachable daemon is reported by the first call, not here.
         """
         env = dict(os.environ if environment is None else environment)
-        host = env.get("DOCKER_HOST") or DEFAULT_HOST
+        endpoint = resolve_endpoint(env)
+        host = endpoint.describe()
         wanted = env.get("DOCKER_API_VERSION")
 
         def client_for(version: str) -> docker.APIClient:
@@ -121,7 +136,7 @@ class DockerAPI:
             )
 
         try:
-            kwargs = docker.utils.kwargs_from_env(environment=env)
+            kwargs = _connection_kwargs(endpoint, env)
             client = client_for(wanted or DEFAULT_API_VERSION)
             if not wanted:
                 agreed = negotiate_api_version(_server_api_version(client))

@@ -17,9 +17,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-API_VERSION = "1.41"  # what the daemon here speaks (Docker 20.10); DOCKER_API_VERSION overrides
+from stack.engine.endpoint import resolve as resolve_endpoint
+from stack.errors import StackError
 
-DEFAULT_SOCKET = "/var/run/docker.sock"
+API_VERSION = "1.41"  # what the daemon here speaks (Docker 20.10); DOCKER_API_VERSION overrides
 _MAX_HEAD = 64 * 1024  # bytes of status line and headers we accept before calling a reply broken
 
 
@@ -123,16 +124,12 @@ class _UnixHTTP:
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
-    """The daemon's unix socket when DOCKER_HOST names one (or is unset), else None."""
-    env = os.environ if environ is None else environ
-    if env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_CONTEXT"):
-        return None
-    host = env.get("DOCKER_HOST", "")
-    if not host:
-        return DEFAULT_SOCKET
-    if host.startswith("unix://"):
-        return host[len("unix://") :]
-    return None
+    """The daemon's unix socket when the selected endpoint (DOCKER_HOST, else the Docker CLI
+    context) is a plain local socket, else None."""
+    try:
+        return resolve_endpoint(environ).unix_socket()
+    except StackError:
+        return None  # a broken context: the SDK path reports it
 
 
 class LightDocker:
@@ -141,7 +138,7 @@ class LightDocker:
     def __init__(self, environ: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
         path = socket_path(environ)
         if path is None:
-            raise LightUnavailable("DOCKER_HOST is not a local unix socket")
+            raise LightUnavailable("the daemon is not on a plain local unix socket")
         env = os.environ if environ is None else environ
         self.version = env.get("DOCKER_API_VERSION") or API_VERSION
         self._conn = _UnixHTTP(path, timeout)

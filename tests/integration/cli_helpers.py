@@ -16,9 +16,20 @@ from tests.daemon import Result
 class StackCLI:
     """`stack -p PROJECT ...` run in `directory`, where the test writes its stack.yaml."""
 
-    def __init__(self, directory: Path, project: str) -> None:
+    def __init__(self, directory: Path, project: str, env: dict[str, str | None] | None = None) -> None:
         self.directory = directory
         self.project = project
+        # Changes to the environment of every command (None unsets a variable).
+        self.env = dict(env or {})
+
+    def environment(self) -> dict[str, str]:
+        merged = {**os.environ, "NO_COLOR": "1"}
+        for key, value in self.env.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
 
     def write(self, text: str, name: str = "stack.yaml") -> Path:
         path = self.directory / name
@@ -32,7 +43,7 @@ class StackCLI:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "NO_COLOR": "1"},
+            env=self.environment(),
         )
 
     def run(self, *args: str, timeout: float = 120) -> Result:
@@ -42,7 +53,7 @@ class StackCLI:
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "NO_COLOR": "1"},
+            env=self.environment(),
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
