@@ -134,6 +134,7 @@ async def up_async(
     exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
     ctx = ExecContext(api=api, project=project, options=exec_options, progress=progress)
     try:
+        _preflight(project, options)
         result.warnings.extend(_unsupported_by_daemon(api, project))
         observed = await observe_project(api, project)
         images = plan_images(project, observed, options)
@@ -153,6 +154,17 @@ async def up_async(
         if owned:
             api.close()
     return result
+
+
+def _preflight(project: Project, options: UpOptions) -> None:
+    """What would fail at a container's create and can be known now, before anything changes:
+    secrets and configs whose value comes from an unset variable."""
+    from stack.engine.container_spec import secrets_and_configs
+
+    for name in options.services or sorted(project.services):
+        service = project.services.get(name)
+        if service is not None:
+            secrets_and_configs(project, service)
 
 
 def _unsupported_by_daemon(api: DockerAPI, project: Project) -> list[str]:

@@ -403,6 +403,7 @@ async def run_async(
 
     from stack.api import up_async
     from stack.engine import container_spec as cs
+    from stack.engine.executor import inject_files
     from stack.plan import naming
     from stack.plan.graph import ServiceGraph
     from stack.plan.options import UpOptions
@@ -426,6 +427,8 @@ async def run_async(
         await anyio.to_thread.run_sync(cs.create_host_paths, spec)
         try:
             cid = await docker_api.create_container(name, spec.body)
+            if spec.files:
+                await inject_files(docker_api, cid, spec.files)
             for endpoint in spec.connect_later:
                 await docker_api.connect_network(cid, endpoint.network, **endpoint.connect_kwargs())
         except docker.errors.APIError as exc:

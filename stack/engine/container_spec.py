@@ -12,12 +12,13 @@ container name as aliases, so that the service name resolves to every replica, a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from stack.errors import StackFileError
-from stack.spec.models import Port, Project, Service, VolumeMount
+from stack.spec.models import Port, Project, SecretRef, Service, VolumeMount
 from stack.spec.units import byte_size, parse_duration_ns
 
 SECRETS_DIR = "/run/secrets"
@@ -69,6 +70,25 @@ class ContainerSpec:
     create_host_paths: tuple[str, ...] = ()
     # Named/anonymous volume targets, so a recreate knows which old volumes to carry over.
     volume_targets: frozenset[str] = field(default_factory=frozenset)
+    # Secrets and configs given by `environment:` or `content:`: copied in after create.
+    files: tuple[InjectedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class InjectedFile:
+    """A file put into a created container before it starts (a secret or config that has no
+    file on the host), with Compose's defaults: mode 0444, owner root unless uid/gid say."""
+
+    path: str
+    content: bytes
+    mode: int = 0o444
+    uid: int | None = None
+    gid: int | None = None
+
+    @property
+    def keeps_owner(self) -> bool:
+        """The tar's owner applies (the daemon's copyUIDGID); else the daemon makes it root's."""
+        return self.uid is not None or self.gid is not None
 
 
 def _fail(service: Service, key: str, message: str, hint: str | None = None) -> StackFileError:
@@ -262,29 +282,68 @@ def _mount(
     return body, create_path
 
 
-def _file_mounts(project: Project, service: Service) -> list[dict[str, Any]]:
-    """Secrets and configs backed by local files: read-only binds, as Compose does."""
+def _secret_target(kind: str, ref: SecretRef) -> str:
+    target = ref.target or ref.source
+    if not target.startswith("/"):
+        target = f"{SECRETS_DIR}/{target}" if kind == "secrets" else f"/{target}"
+    return target
+
+
+def _owner(service: Service, kind: str, value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise _fail(service, kind, f"uid/gid {value!r} must be a number")
+    return int(value)
+
+
+def secrets_and_configs(project: Project, service: Service) -> tuple[list[dict[str, Any]], list[InjectedFile]]:
+    """Secrets and configs: read-only binds of local files, and files to copy in for those given
+    by `environment:` (the variable's value) or `content:`, as Compose does outside swarm."""
     mounts: list[dict[str, Any]] = []
+    files: list[InjectedFile] = []
     for kind, refs, defined in (
         ("secrets", service.secrets, project.secrets),
         ("configs", service.configs, project.configs),
     ):
         for ref in refs:
             item = defined.get(ref.source)
+            what = f"{kind[:-1]} {ref.source!r}"
             if item is None:
-                raise _fail(service, kind, f"{kind[:-1]} {ref.source!r} is not declared at the top level")
-            if not item.file:
+                raise _fail(service, kind, f"{what} is not declared at the top level")
+            target = _secret_target(kind, ref)
+            if item.file:
+                mounts.append({"Type": "bind", "Source": item.file, "Target": target, "ReadOnly": True})
+                continue
+            if item.environment:
+                value = project.environment.get(item.environment)
+                if value is None:
+                    raise StackFileError(
+                        f"{what} (used by service {service.name}) reads variable {item.environment}, which is not set",
+                        path=f"{kind}.{ref.source}.environment",
+                        hint=f"set {item.environment} in the environment or in .env / --env-file",
+                    )
+                content = value
+            elif item.content is not None:
+                content = item.content
+            else:
                 raise _fail(
                     service,
                     kind,
-                    f"{kind[:-1]} {ref.source!r} is not backed by a file; stack supports `file:` {kind} only",
+                    f"{what} has no `file:`, `environment:` or `content:`"
+                    + (" (external ones exist only in swarm mode)" if item.external else ""),
                     hint=f"declare it as `{kind}: {{{ref.source}: {{file: ./path}}}}`",
                 )
-            target = ref.target or ref.source
-            if not target.startswith("/"):
-                target = f"{SECRETS_DIR}/{target}" if kind == "secrets" else f"/{target}"
-            mounts.append({"Type": "bind", "Source": item.file, "Target": target, "ReadOnly": True})
-    return mounts
+            files.append(
+                InjectedFile(
+                    path=target,
+                    content=content.encode("utf-8"),
+                    mode=ref.mode if ref.mode is not None else 0o444,
+                    uid=_owner(service, kind, ref.uid),
+                    gid=_owner(service, kind, ref.gid),
+                )
+            )
+    return mounts, files
 
 
 def _environment(service: Service) -> list[str]:
@@ -378,7 +437,8 @@ def container_spec(
             create_paths.append(create_path)
         if mount.type == "volume":
             volume_targets.add(mount.target)
-    mounts += _file_mounts(project, service)
+    file_mounts, injected = secrets_and_configs(project, service)
+    mounts += file_mounts
     if mounts:
         host["Mounts"] = mounts
     if volumes_from:
@@ -489,6 +549,7 @@ def container_spec(
         connect_later=tuple(later),
         create_host_paths=tuple(create_paths),
         volume_targets=frozenset(volume_targets),
+        files=tuple(injected),
     )
 
 
@@ -519,13 +580,26 @@ def inherit_anonymous_volumes(spec: ContainerSpec, old_mounts: list[dict[str, An
         return spec
     body = dict(spec.body)
     body["HostConfig"] = {**body.get("HostConfig", {}), "Mounts": mounts}
-    return ContainerSpec(
-        name=spec.name,
-        body=body,
-        connect_later=spec.connect_later,
-        create_host_paths=spec.create_host_paths,
-        volume_targets=spec.volume_targets,
-    )
+    return dataclasses.replace(spec, body=body)
+
+
+def files_archive(files: tuple[InjectedFile, ...] | list[InjectedFile]) -> bytes:
+    """A tar of `files` (paths from the root), for the daemon's archive upload."""
+    import io
+    import tarfile
+    import time
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for item in files:
+            info = tarfile.TarInfo(item.path.lstrip("/"))
+            info.size = len(item.content)
+            info.mode = item.mode
+            info.uid = item.uid or 0
+            info.gid = item.gid or 0
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(item.content))
+    return buffer.getvalue()
 
 
 def create_host_paths(spec: ContainerSpec) -> None:

@@ -196,6 +196,24 @@ class DockerAPI:
         """All containers (running or not) matching `filters`; one call, no inspect."""
         return await self.call("container.list", self.client.containers, all=True, filters=dict(filters))
 
+    async def put_files(self, container: str, archive: bytes, *, keep_owner: bool = False) -> None:
+        """Extract a tar at the container's root (it may be created, not started).
+
+        `keep_owner`: the tar's uid/gid apply (the daemon's copyUIDGID, `docker cp -a`); else
+        the files belong to root.  The SDK's put_archive cannot ask for that, so that one case
+        makes the same request itself, through the SDK's session.
+        """
+        if not keep_owner:
+            await self.call("container.archive", self.client.put_archive, container, "/", archive)
+            return
+        client = self.client
+
+        def put() -> None:
+            url = client._url("/containers/{0}/archive", container)
+            client._raise_for_status(client._put(url, params={"path": "/", "copyUIDGID": "1"}, data=archive))
+
+        await self.call("container.archive", put)
+
     async def inspect_container(self, container: str) -> dict[str, Any]:
         return await self.call("container.inspect", self.client.inspect_container, container)
 

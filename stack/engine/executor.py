@@ -33,6 +33,7 @@ Node arguments (the contract with stack.plan.reconcile):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,17 @@ class ExecResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+async def inject_files(api: DockerAPI, container: str, files: tuple[cs.InjectedFile, ...]) -> None:
+    """Copy secrets/configs given by value into a just-created container; if that fails, remove
+    the container again: one without its secrets must not look current to the next `up`."""
+    try:
+        await api.put_files(container, cs.files_archive(files), keep_owner=any(f.keeps_owner for f in files))
+    except BaseException:
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await api.remove_container(container, force=True)
+        raise
 
 
 class PlanError(StackError):
@@ -284,7 +296,10 @@ class _Run:
         await anyio.to_thread.run_sync(cs.create_host_paths, spec)
         # Only the first network joins at create (API 1.41); the plan's ConnectNetwork nodes
         # join the others before the start.
-        self.result.created[name] = await self.api.create_container(name, spec.body)
+        cid = await self.api.create_container(name, spec.body)
+        if spec.files:
+            await inject_files(self.api, cid, spec.files)
+        self.result.created[name] = cid
 
     async def _connect(self, container: str, network: str, kwargs: dict[str, Any]) -> None:
         try:
