@@ -13,7 +13,8 @@ so scripts, tests and a pytest fixture drive stacks exactly as `stack up` does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
 from stack.engine.listing import ContainerInfo, ps_rows
 from stack.engine.observe import observe
 from stack.engine.progress import ProgressSink, null_sink
+from stack.errors import StackFileError
 from stack.plan import labels as L
 from stack.plan.observed import ObservedState
 from stack.plan.options import DownOptions, UpOptions
@@ -134,26 +136,43 @@ async def up_async(
     exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
     ctx = ExecContext(api=api, project=project, options=exec_options, progress=progress)
     try:
-        _preflight(project, options)
-        result.warnings.extend(_unsupported_by_daemon(api, project))
-        observed = await observe_project(api, project)
-        images = plan_images(project, observed, options)
-        if not images.is_empty():
-            # Phase one: build and pull.  The new image ids decide which containers are recreated.
-            result.plans.append(images)
-            result.results.append(await execute(images, ctx))
-            observed = await observe_project(api, project)
-        plan = plan_up(project, observed, replace(options, images_ready=True))
-        result.warnings.extend(plan.warnings)
-        result.plans.append(plan)
-        result.results.append(await execute(plan, ctx))
-        if options.wait and not options.no_start:
-            await wait_services(api, project, options)
+        with placed_in(project):
+            await _up(api, project, options, ctx, result)
     finally:
         result.api_calls = api.total_calls - calls_before
         if owned:
             api.close()
     return result
+
+
+async def _up(api: DockerAPI, project: Project, options: UpOptions, ctx: ExecContext, result: UpResult) -> None:
+    _preflight(project, options)
+    result.warnings.extend(_unsupported_by_daemon(api, project))
+    observed = await observe_project(api, project)
+    images = plan_images(project, observed, options)
+    if not images.is_empty():
+        # Phase one: build and pull.  The new image ids decide which containers are recreated.
+        result.plans.append(images)
+        result.results.append(await execute(images, ctx))
+        observed = await observe_project(api, project)
+    plan = plan_up(project, observed, replace(options, images_ready=True))
+    result.warnings.extend(plan.warnings)
+    result.plans.append(plan)
+    result.results.append(await execute(plan, ctx))
+    if options.wait and not options.no_start:
+        await wait_services(api, project, options)
+
+
+@contextmanager
+def placed_in(project: Project) -> Iterator[None]:
+    """Stack-file errors found after loading (planner, engine) know their key path only: give
+    them the file and line that key was written at."""
+    try:
+        yield
+    except StackFileError as error:
+        if project.source_map is not None:
+            project.source_map.place(error)
+        raise
 
 
 def _preflight(project: Project, options: UpOptions) -> None:

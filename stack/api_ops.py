@@ -457,7 +457,10 @@ async def run_async(
                 await _finish_oneoff(docker_api, cid, options.remove)
         return RunResult(name, code)
 
-    return await _with_api(api, go)
+    from stack.api import placed_in
+
+    with placed_in(project):
+        return await _with_api(api, go)
 
 
 async def _finish_oneoff(api: DockerAPI, cid: str, remove: bool) -> None:

@@ -325,4 +325,5 @@ def load_project(options: LoadOptions) -> Project:
     project.environment = result.env.merged()
     project.active_profiles = result.profiles
     project.disabled_services = disabled
+    project.source_map = result.smap
     return project

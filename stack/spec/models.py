@@ -359,6 +359,8 @@ class Project(Model):
     working_dir: str = Field(default="", exclude=True)
     config_files: list[str] = Field(default_factory=list, exclude=True)
     environment: dict[str, str] = Field(default_factory=dict, exclude=True)
+    # Where each key was written (stack.spec.sourcemap.SourceMap), for errors found after loading.
+    source_map: Any = Field(default=None, exclude=True)
     active_profiles: list[str] = Field(default_factory=list, exclude=True)
     # Services defined in the files but switched off by profiles (kept so that naming one on
     # the command line can enable it, and so that `down` knows they belong to us).

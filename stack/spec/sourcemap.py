@@ -12,7 +12,7 @@ from stack.errors import Location, StackFileError
 
 KeyPath = tuple[str | int, ...]
 
-__all__ = ["KeyPath", "SourceMap", "format_path"]
+__all__ = ["KeyPath", "SourceMap", "format_path", "parse_path"]
 
 
 def format_path(path: KeyPath) -> str:
@@ -26,6 +26,20 @@ def format_path(path: KeyPath) -> str:
         else:
             out.append(part)
     return "".join(out)
+
+
+def parse_path(text: str) -> KeyPath:
+    """`services.api.ports[1]` -> `("services", "api", "ports", 1)` (names must not hold dots)."""
+    out: list[str | int] = []
+    for part in text.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            out.append(name)
+        while rest:
+            index, _, rest = rest.partition("]")
+            out.append(int(index) if index.isdigit() else index)
+            rest = rest.removeprefix("[")
+    return tuple(out)
 
 
 class SourceMap:
@@ -65,6 +79,13 @@ class SourceMap:
             if not path:
                 return Location(self.default_file) if self.default_file else None
             path = path[:-1]
+
+    def place(self, error: StackFileError) -> StackFileError:
+        """Give an error raised after loading (planner, engine), which knows only its key path,
+        the file and line that path was written at."""
+        if error.location is None and error.path:
+            error.location = self.locate(parse_path(error.path))
+        return error
 
     def error(self, path: KeyPath, message: str, hint: str | None = None) -> StackFileError:
         """A StackFileError for `path`, located as precisely as this map allows."""

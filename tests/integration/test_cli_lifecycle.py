@@ -354,6 +354,23 @@ services:
         assert health["StartInterval"] == 200_000_000
 
 
+def test_errors_found_by_the_planner_name_the_file_and_line(cli: StackCLI, docker_client: docker.APIClient) -> None:
+    path = cli.write(
+        f"""services:
+  web:
+    image: {IMAGE}
+    command: sleep 3600
+    ports:
+      - "127.0.0.1:{free_port()}:80"
+"""
+    )
+    result = cli.run("up", "-d", "--scale", "web=2")
+    assert result.code == 2, str(result)
+    assert f"error: {path}:6:9: services.web.ports[0]: service web publishes host port" in result.err, result.err
+    assert "Traceback" not in result.err
+    assert project_containers(docker_client, cli.project) == {}
+
+
 def test_bind_mount_of_an_existing_file_and_a_missing_directory(cli: StackCLI, docker_client: docker.APIClient) -> None:
     (cli.directory / "app.conf").write_text("answer=42\n")
     cli.write(

@@ -91,6 +91,7 @@ def test_an_unset_variable_is_one_clear_error_and_nothing_is_created(
     result = cli.run("up", "-d")
     assert result.code != 0
     assert "secret 'db_password'" in result.err and "STACK_TEST_DB_PASSWORD, which is not set" in result.err
+    assert f"{cli.directory / 'stack.yaml'}:24:5: secrets.db_password.environment:" in result.err, result.err
     assert "Traceback" not in result.err
     assert project_containers(docker_client, cli.project) == {}
     assert docker_client.networks(filters={"label": [f"dev.stack.project={cli.project}"]}) == []
