@@ -11,7 +11,7 @@ import pytest
 
 from stack.errors import StackFileError
 from stack.spec.loader import LoadOptions, load_raw
-from stack.spec.sourcemap import SourceMap, format_path
+from stack.spec.sourcemap import SourceMap, format_path, parse_path
 from stack.spec.yamlpos import load_yaml
 
 
@@ -183,3 +183,11 @@ def test_plain_scalars_exactly_as_compose(tmp_path: Path, compose_bin: Path) -> 
     theirs = json.loads(out.stdout)["services"]["web"]["environment"]
     ours = load_raw(LoadOptions(cwd=str(tmp_path), environ={}))["services"]["web"]["environment"]
     assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "path",
+    [("services", "api", "ports", 1), ("secrets", "db", "environment"), ("services", "w", "x", 0, 2), ("name",)],
+)
+def test_key_paths_round_trip_through_their_text(path) -> None:
+    assert parse_path(format_path(path)) == path
