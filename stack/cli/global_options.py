@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _to_stderr(line: str) -> None:
+def to_stderr(line: str) -> None:
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
@@ -31,7 +31,7 @@ class GlobalOptions:
     # The entry point (stack.cli.quick) already asked "is this `up -d` a no-op?" and heard no.
     noop_checked: bool = False
     # Where warnings go (stderr; the quick path holds them until it knows it answers).
-    echo: Callable[[str], None] = _to_stderr
+    echo: Callable[[str], None] = to_stderr
     # Warnings already printed (a command may load the project twice: fast path, then full).
     warned: set[str] = field(default_factory=set)
 

@@ -10,7 +10,7 @@ click CLI, which parses everything and reports errors properly.  The check itsel
 
 from __future__ import annotations
 
-from stack.cli.global_options import GlobalOptions, _to_stderr
+from stack.cli.global_options import GlobalOptions, to_stderr
 from stack.errors import StackError
 
 _VALUE_OPTIONS = {
@@ -75,5 +75,5 @@ def answer_noop_up(argv: list[str]) -> bool | None:
     if not done:
         return False
     for line in held:
-        _to_stderr(line)
+        to_stderr(line)
     return True
