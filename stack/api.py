@@ -159,6 +159,7 @@ async def _up(api: DockerAPI, project: Project, options: UpOptions, ctx: ExecCon
     result.warnings.extend(plan.warnings)
     result.plans.append(plan)
     result.results.append(await execute(plan, ctx))
+    result.warnings.extend(w for r in result.results for w in r.warnings)
     if options.wait and not options.no_start:
         await wait_services(api, project, options)
 

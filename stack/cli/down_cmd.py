@@ -40,5 +40,5 @@ def down(
         return
     with ProgressPrinter(project, name) as printer:
         result = run(lambda: api.down_async(name, options, project=project, progress=printer))
-    for warning in result.plan.warnings:
+    for warning in [*result.plan.warnings, *result.result.warnings]:
         click.echo(f"WARN: {warning}", err=True)

@@ -246,6 +246,9 @@ class DockerAPI:
     async def list_networks(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
         return await self.call("network.list", self.client.networks, filters=dict(filters))
 
+    async def inspect_network(self, network: str) -> dict[str, Any]:
+        return await self.call("network.inspect", self.client.inspect_network, network)
+
     async def create_network(self, name: str, **kwargs: Any) -> str:
         result = await self.call("network.create", self.client.create_network, name, **kwargs)
         return str(result["Id"])

@@ -81,6 +81,7 @@ class ExecResult:
     failed: dict[int, StackError] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)  # dependents of a failure, absent optional deps
     created: dict[str, str] = field(default_factory=dict)  # container name at create -> id
+    warnings: list[str] = field(default_factory=list)  # what was left undone, and why
     image_ids: dict[str, str] = field(default_factory=dict)  # built image tag -> id
     api_calls: dict[str, int] = field(default_factory=dict)  # by kind, during this run
     seconds: float = 0.0
@@ -99,6 +100,18 @@ async def inject_files(api: DockerAPI, container: str, files: tuple[cs.InjectedF
         with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
             await api.remove_container(container, force=True)
         raise
+
+
+STALE_ENDPOINTS = "has active endpoints"
+
+
+class _Kept(Exception):
+    """A node that could not do its work for a reason that is not a failure of the run (the
+    daemon's stale-endpoint bug): reported as skipped, with a warning; dependents go on."""
+
+    def __init__(self, warning: str) -> None:
+        super().__init__(warning)
+        self.warning = warning
 
 
 class PlanError(StackError):
@@ -215,10 +228,26 @@ class _Run:
                 await self.api.remove_network(name)
                 return
             except docker.errors.APIError as exc:
-                if "active endpoints" not in str(exc) or anyio.current_time() + delay > deadline:
+                if STALE_ENDPOINTS not in str(exc):
+                    raise
+                if anyio.current_time() + delay > deadline:
+                    if await self._only_stale_endpoints(name):
+                        raise _Kept(
+                            f"network {name} kept: the daemon still counts endpoints on it although no container"
+                            " is attached, a Docker Engine bug (moby/moby#43286); it is harmless (the next `up`"
+                            " reuses it) and a daemon restart clears it",
+                        ) from None
                     raise
             await anyio.sleep(delay)  # poll interval while waiting for the endpoints to go
             delay = min(delay * 2, 1.0)
+
+    async def _only_stale_endpoints(self, network: str) -> bool:
+        """No container is attached to `network`, yet the daemon refuses to remove it."""
+        try:
+            info = await self.api.inspect_network(network)
+        except docker.errors.APIError:
+            return False
+        return not info.get("Containers")
 
     async def create_volume(self, node: Node) -> None:
         key = str(_arg(node, "key"))
@@ -517,8 +546,14 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
 
     async def run_one(node: Node, tg: anyio.abc.TaskGroup) -> None:
         progress(ProgressEvent(node.id, node.resource, node.op.value, Status.STARTED, node.cause))
+        ran: bool | None
         try:
             ran = await run.run_node(node)
+        except _Kept as kept:
+            result.skipped.append(node.id)
+            result.warnings.append(kept.warning)
+            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.SKIPPED, kept.warning))
+            ran = None
         except StackError as exc:
             result.failed[node.id] = exc
             progress(ProgressEvent(node.id, node.resource, node.op.value, Status.FAILED, exc.message))
@@ -527,7 +562,7 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
         if ran:
             result.done.append(node.id)
             progress(ProgressEvent(node.id, node.resource, node.op.value, Status.DONE, node.cause))
-        else:
+        elif ran is False:
             # An absent optional dependency: the wait is skipped, its dependents go on.
             result.skipped.append(node.id)
             why = "not required, absent"

@@ -371,6 +371,31 @@ def test_errors_found_by_the_planner_name_the_file_and_line(cli: StackCLI, docke
     assert project_containers(docker_client, cli.project) == {}
 
 
+def test_down_leaves_a_network_a_foreign_container_still_uses(cli: StackCLI, docker_client: docker.APIClient) -> None:
+    """Someone else's container attached to our network blocks its removal: `down` says so and
+    fails, and that container is left alone (only the daemon's stale-endpoint bug, with nothing
+    attached, is reported as a warning)."""
+    cli.write(f"services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: sleep 3600\n")
+    cli.ok("up", "-d")
+    network = f"{cli.project}_default"
+    foreign = docker_client.create_container(
+        IMAGE, ["sleep", "3600"], host_config=docker_client.create_host_config(init=True)
+    )
+    try:
+        docker_client.start(foreign["Id"])
+        docker_client.connect_container_to_network(foreign["Id"], network)
+        result = cli.run("down")
+        assert result.code == 1, str(result)
+        assert f"cannot remove network {network}" in result.err and "active endpoints" in result.err, result.err
+        assert "kept:" not in result.err
+        assert docker_client.inspect_container(foreign["Id"])["State"]["Running"]
+        assert project_containers(docker_client, cli.project) == {}
+    finally:
+        docker_client.remove_container(foreign["Id"], force=True)
+    cli.ok("down")
+    assert docker_client.networks(names=[network]) == []
+
+
 def test_bind_mount_of_an_existing_file_and_a_missing_directory(cli: StackCLI, docker_client: docker.APIClient) -> None:
     (cli.directory / "app.conf").write_text("answer=42\n")
     cli.write(
