@@ -35,8 +35,6 @@ from stack.errors import DockerUnavailableError
 
 T = TypeVar("T")
 
-# The API version we speak; the daemon here is 20.10 (1.41).  Pinning it avoids the extra
-# round trip of version="auto"; DOCKER_API_VERSION overrides, as for the docker CLI.
 # Engine API versions: we speak the daemon's own, between these two.  1.41 is Docker 20.10, the
 # oldest daemon we test against; 1.44 (Docker 25) is the first that applies a healthcheck's
 # start_interval.  Newer daemons answer 1.44 requests as 1.44 did.
