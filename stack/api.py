@@ -180,8 +180,12 @@ def _preflight(project: Project, options: UpOptions) -> None:
     """What would fail at a container's create and can be known now, before anything changes:
     secrets and configs whose value comes from an unset variable."""
     from stack.engine.container_spec import secrets_and_configs
+    from stack.plan.graph import ServiceGraph
 
-    for name in options.services or sorted(project.services):
+    selected = ServiceGraph(project.services).select(
+        options.services or sorted(project.services), no_deps=options.no_deps
+    )
+    for name in selected:
         service = project.services.get(name)
         if service is not None:
             secrets_and_configs(project, service)

@@ -14,6 +14,11 @@ IMAGE = "stack-test/busybox:latest"
 
 STACK = f"""
 services:
+  web:
+    image: {IMAGE}
+    init: true
+    command: sleep 3600
+    depends_on: [app]
   app:
     image: {IMAGE}
     init: true
@@ -88,10 +93,11 @@ def test_an_unset_variable_is_one_clear_error_and_nothing_is_created(
     cli: StackCLI, docker_client: docker.APIClient
 ) -> None:
     cli.env["STACK_TEST_DB_PASSWORD"] = None
-    result = cli.run("up", "-d")
+    # `up web` starts web's dependency app too: app's secrets are checked before anything.
+    result = cli.run("up", "-d", "web")
     assert result.code != 0
     assert "secret 'db_password'" in result.err and "STACK_TEST_DB_PASSWORD, which is not set" in result.err
-    assert f"{cli.directory / 'stack.yaml'}:24:5: secrets.db_password.environment:" in result.err, result.err
+    assert f"{cli.directory / 'stack.yaml'}:29:5: secrets.db_password.environment:" in result.err, result.err
     assert "Traceback" not in result.err
     assert project_containers(docker_client, cli.project) == {}
     assert docker_client.networks(filters={"label": [f"dev.stack.project={cli.project}"]}) == []
