@@ -49,8 +49,11 @@ def _stack_in_process(b: Bound) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.floor", description="stack's orchestration alone (start-up excluded) against Compose."
+    )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-warmup", action="store_true", help="skip the uncounted first round")
     parser.add_argument("--scenario", default=",".join(SUPPORTED), help=f"of {', '.join(SUPPORTED)}")
     parser.add_argument("--workdir", type=Path, default=BENCH_DIR / ".work")
     args = parser.parse_args(argv)
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                 scenario_of[bound.project] = scenario
                 scenario.before_all(ctx, bound)
             ratios = []
-            for number in range(args.rounds + 1):  # the first is a warm-up
+            warmup = 0 if args.no_warmup else 1
+            for number in range(1 - warmup, args.rounds + 1):  # round 0 is the warm-up
                 scenario.before_round(ctx, ours)
                 stack_s = _stack_in_process(ours)
                 scenario.check(ctx, ours, Measurement(("stack (in-process)",), stack_s, 0, 0, False, "", ""))

@@ -1,4 +1,5 @@
-"""The benchmark harness cannot rot: one round of its two daemon-free scenarios, end to end.
+"""The benchmark harness cannot rot: one round of its two daemon-free scenarios, end to end, and
+one round of `bench.floor` on the cold chain (against the daemon).
 
 Runs `python -m bench` as a user would (start-up and `config` of 500 services, one round, no warm-up)
 into a temporary directory, then reads what it wrote. The numbers are not judged here; that both
@@ -59,3 +60,28 @@ def test_bench_runs_one_round_and_writes_its_report(tmp_path: Path) -> None:
     table = (out / "latest.md").read_text()
     assert table == proc.stdout
     assert "| g | CLI start-up" in table and "| f | `config` of a generated 500-service file" in table
+
+
+@pytest.mark.timeout(240)
+def test_bench_floor_runs_one_round_of_the_cold_chain(tmp_path: Path, docker_client) -> None:
+    """`python -m bench.floor`: stack in-process against Compose's CLI, one round of scenario a."""
+    command = [sys.executable, "-m", "bench.floor", "--scenario", "a", "--rounds", "1", "--no-warmup"]
+    proc = subprocess.run(
+        [*command, "--workdir", str(tmp_path / "work")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    assert "round 1/1: stack in-process" in proc.stderr and "compose CLI" in proc.stderr
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("a: cold `up -d --wait`") and "stack without start-up / compose, median" in line
+    ratio = float(line.split("median ")[1].split()[0])
+    assert 0 < ratio < 5
+    # Both projects were cleaned up (the bench names them bencha-<tool>-<run id>).
+    for label in ("dev.stack.project", "com.docker.compose.project"):
+        left = [
+            c for c in docker_client.containers(all=True, filters={"label": label}) if "bencha-" in str(c["Labels"])
+        ]
+        assert left == [], left
