@@ -59,6 +59,7 @@ from stack.spec.units import duration_seconds
 
 _REMOVALS = frozenset({Op.REMOVE_CONTAINER, Op.REMOVE_NETWORK, Op.REMOVE_VOLUME, Op.REMOVE_IMAGE})
 NETWORK_RELEASE_TIMEOUT = 10.0  # seconds a removed container's endpoints may linger on a network
+STALE_ENDPOINTS = "has active endpoints"  # the daemon's refusal to remove a network still in use
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,6 @@ async def inject_files(api: DockerAPI, container: str, files: tuple[cs.InjectedF
         with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
             await api.remove_container(container, force=True)
         raise
-
-
-STALE_ENDPOINTS = "has active endpoints"
 
 
 class _Kept(Exception):
