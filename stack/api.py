@@ -146,8 +146,14 @@ async def up_async(
 
 
 async def _up(api: DockerAPI, project: Project, options: UpOptions, ctx: ExecContext, result: UpResult) -> None:
-    _preflight(project, options)
-    result.warnings.extend(_unsupported_by_daemon(api, project))
+    from stack.plan.graph import ServiceGraph
+
+    # The services this `up` starts: the named ones (all when none) and, unless --no-deps, theirs.
+    selected = ServiceGraph(project.services).select(
+        options.services or sorted(project.services), no_deps=options.no_deps
+    )
+    _preflight(project, selected)
+    result.warnings.extend(_unsupported_by_daemon(api, project, selected))
     observed = await observe_project(api, project)
     images = plan_images(project, observed, options)
     if not images.is_empty():
@@ -176,30 +182,27 @@ def placed_in(project: Project) -> Iterator[None]:
         raise
 
 
-def _preflight(project: Project, options: UpOptions) -> None:
+def _preflight(project: Project, services: list[str]) -> None:
     """What would fail at a container's create and can be known now, before anything changes:
     secrets and configs whose value comes from an unset variable."""
     from stack.engine.container_spec import secrets_and_configs
-    from stack.plan.graph import ServiceGraph
 
-    selected = ServiceGraph(project.services).select(
-        options.services or sorted(project.services), no_deps=options.no_deps
-    )
-    for name in selected:
+    for name in services:
         service = project.services.get(name)
         if service is not None:
             secrets_and_configs(project, service)
 
 
-def _unsupported_by_daemon(api: DockerAPI, project: Project) -> list[str]:
+def _unsupported_by_daemon(api: DockerAPI, project: Project, services: list[str]) -> list[str]:
     """What the stack asks for that the daemon (at the API version agreed with it) ignores."""
     if api_version_at_least(api.api_version, START_INTERVAL_API_VERSION):
         return []
+    checks = {name: project.services[name].healthcheck for name in services if name in project.services}
     return [
         f"service {name}: healthcheck start_interval is ignored by this daemon (Engine API {api.api_version};"
         f" it needs {START_INTERVAL_API_VERSION}, Docker 25 or later): the first probe comes after `interval`"
-        for name, svc in sorted(project.services.items())
-        if svc.healthcheck is not None and svc.healthcheck.start_interval and not svc.healthcheck.disable
+        for name, check in sorted(checks.items())
+        if check is not None and check.start_interval and not check.disable
     ]
 
 
