@@ -13,8 +13,9 @@ so scripts, tests and a pytest fixture drive stacks exactly as `stack up` does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -23,14 +24,15 @@ import anyio
 from stack.engine.docker_api import START_INTERVAL_API_VERSION, DockerAPI, api_version_at_least
 from stack.engine.executor import ExecContext, ExecOptions, ExecResult, execute
 from stack.engine.listing import ContainerInfo, ps_rows
-from stack.engine.observe import observe
+from stack.engine.lock import LockPolicy, project_lock
+from stack.engine.observe import observe, observe_project
 from stack.engine.progress import ProgressSink, null_sink
 from stack.errors import StackFileError
 from stack.plan import labels as L
 from stack.plan.observed import ObservedState
 from stack.plan.options import DownOptions, UpOptions
 from stack.plan.plan import Plan
-from stack.plan.reconcile import external_names, image_references, plan_down, plan_images, plan_up
+from stack.plan.reconcile import plan_down, plan_images, plan_up
 from stack.spec.loader import LoadOptions, load_project
 from stack.spec.models import Project
 
@@ -40,6 +42,7 @@ __all__ = [
     "ContainerInfo",
     "DownOptions",
     "DownResult",
+    "LockPolicy",
     "UpOptions",
     "UpResult",
     "build",
@@ -82,23 +85,27 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
     return anyio.run(fn)
 
 
-def _connect(api: DockerAPI | None) -> tuple[DockerAPI, bool]:
-    """The caller's facade, or a new one that we must close (second item True)."""
-    if api is not None:
-        return api, False
-    return DockerAPI.from_env(), True
+@asynccontextmanager
+async def session(
+    api: DockerAPI | None, *, writes: str | None = None, command: str = "", lock: LockPolicy | None = None
+) -> AsyncIterator[DockerAPI]:
+    """The daemon facade for one verb: the caller's, or a new one closed at the end.
 
-
-async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
-    """One snapshot of everything the daemon holds for `project` (and the images it names)."""
-    ext_networks, ext_volumes = external_names(project)
-    return await observe(
-        api,
-        project.name,
-        image_references(project),
-        external_networks=ext_networks,
-        external_volumes=ext_volumes,
-    )
+    A verb that changes project `writes` holds that project's lock (stack.engine.lock) for its
+    whole length, so two commands never change one project at once; `lock` says whether to
+    wait for another writer, and how long.
+    """
+    owned = api is None
+    facade = DockerAPI.from_env() if api is None else api
+    try:
+        if writes is None:
+            yield facade
+        else:
+            async with project_lock(facade, writes, command, lock):
+                yield facade
+    finally:
+        if owned:
+            facade.close()
 
 
 @dataclass
@@ -109,6 +116,9 @@ class UpResult:
     results: list[ExecResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     api_calls: int = 0
+    # The daemon's state the container plan was made from: its running containers that no plan
+    # node touches are the up-to-date ones (the CLI shows them `Running`, as Compose does).
+    observed: ObservedState | None = None
 
     @property
     def changed(self) -> bool:
@@ -126,26 +136,28 @@ async def up_async(
     *,
     progress: ProgressSink = null_sink,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> UpResult:
     """Converge the daemon to `project`: build/pull what is missing, then create, recreate,
     start and remove exactly what differs.  A second call with nothing changed does nothing."""
     options = options or UpOptions()
-    api, owned = _connect(api)
     result = UpResult()
-    calls_before = api.total_calls
-    exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
-    ctx = ExecContext(api=api, project=project, options=exec_options, progress=progress)
-    try:
-        with placed_in(project):
-            await _up(api, project, options, ctx, result)
-    finally:
-        result.api_calls = api.total_calls - calls_before
-        if owned:
-            api.close()
+    command = "create" if options.no_start else "up"
+    async with session(api, writes=project.name, command=command, lock=lock) as docker:
+        calls_before = docker.total_calls
+        exec_options = ExecOptions(stop_timeout=options.timeout, wait_timeout=options.wait_timeout)
+        ctx = ExecContext(api=docker, project=project, options=exec_options, progress=progress)
+        try:
+            with placed_in(project):
+                await _up(docker, project, options, ctx, result)
+        finally:
+            result.api_calls = docker.total_calls - calls_before
     return result
 
 
 async def _up(api: DockerAPI, project: Project, options: UpOptions, ctx: ExecContext, result: UpResult) -> None:
+    from stack.engine.readiness import wait_ready
+    from stack.engine.waits import ContainerWatcher
     from stack.plan.graph import ServiceGraph
 
     # The services this `up` starts: the named ones (all when none) and, unless --no-deps, theirs.
@@ -154,20 +166,27 @@ async def _up(api: DockerAPI, project: Project, options: UpOptions, ctx: ExecCon
     )
     _preflight(project, selected)
     result.warnings.extend(_unsupported_by_daemon(api, project, selected))
-    observed = await observe_project(api, project)
-    images = plan_images(project, observed, options)
-    if not images.is_empty():
-        # Phase one: build and pull.  The new image ids decide which containers are recreated.
-        result.plans.append(images)
-        result.results.append(await execute(images, ctx))
+    async with contextlib.AsyncExitStack() as scope:
+        watcher = None
+        if options.wait and not options.no_start:
+            # `--wait` watches from before the first start: an exit right after a start must not
+            # slip between the start and the wait (the daemon's list may still say "running").
+            watcher = await scope.enter_async_context(ContainerWatcher.watching(api, project.name))
         observed = await observe_project(api, project)
-    plan = plan_up(project, observed, replace(options, images_ready=True))
-    result.warnings.extend(plan.warnings)
-    result.plans.append(plan)
-    result.results.append(await execute(plan, ctx))
-    result.warnings.extend(w for r in result.results for w in r.warnings)
-    if options.wait and not options.no_start:
-        await wait_services(api, project, options)
+        images = plan_images(project, observed, options)
+        if not images.is_empty():
+            # Phase one: build and pull.  The new image ids decide which containers are recreated.
+            result.plans.append(images)
+            result.results.append(await execute(images, ctx))
+            observed = await observe_project(api, project)
+        plan = plan_up(project, observed, replace(options, images_ready=True))
+        result.observed = observed
+        result.warnings.extend(plan.warnings)
+        result.plans.append(plan)
+        result.results.append(await execute(plan, ctx, watcher=watcher))
+        result.warnings.extend(w for r in result.results for w in r.warnings)
+        if watcher is not None:
+            await wait_ready(watcher, project, selected, options.wait_timeout)
 
 
 @contextmanager
@@ -206,35 +225,29 @@ def _unsupported_by_daemon(api: DockerAPI, project: Project, services: list[str]
     ]
 
 
-async def wait_services(api: DockerAPI, project: Project, options: UpOptions) -> None:
-    """`up --wait`: every selected service (and its dependencies) running, healthy if it checks."""
-    from stack.engine.readiness import wait_ready
-    from stack.engine.waits import ContainerWatcher
-    from stack.plan.graph import ServiceGraph
-
-    graph = ServiceGraph(project.services)
-    selected = graph.select(options.services or sorted(project.services), no_deps=options.no_deps)
-    async with ContainerWatcher.watching(api, project.name) as watcher:
-        await wait_ready(watcher, project, selected, options.wait_timeout)
-
-
 def up(
     project: Project,
     options: UpOptions | None = None,
     *,
     progress: ProgressSink = null_sink,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> UpResult:
     """Synchronous `up_async`."""
-    return _run(lambda: up_async(project, options, progress=progress, api=api))
+    return _run(lambda: up_async(project, options, progress=progress, api=api, lock=lock))
 
 
 def scale(
-    project: Project, counts: dict[str, int], *, no_deps: bool = False, progress: ProgressSink = null_sink
+    project: Project,
+    counts: dict[str, int],
+    *,
+    no_deps: bool = False,
+    progress: ProgressSink = null_sink,
+    lock: LockPolicy | None = None,
 ) -> UpResult:
     """Set the replica counts of services; the replicas that stay are never recreated."""
     options = UpOptions(services=sorted(counts), scale=dict(counts), no_deps=no_deps)
-    return up(project, options, progress=progress)
+    return up(project, options, progress=progress, lock=lock)
 
 
 async def build_async(
@@ -245,15 +258,11 @@ async def build_async(
     api: DockerAPI | None = None,
 ) -> ExecResult:
     """Build the images of `services` (default: every service with a `build:` section)."""
-    api, owned = _connect(api)
-    try:
-        observed = await observe_project(api, project)
+    async with session(api) as docker:
+        observed = await observe_project(docker, project)
         plan = plan_images(project, observed, UpOptions(services=list(services or []), build="always"))
-        ctx = ExecContext(api=api, project=project, progress=progress)
+        ctx = ExecContext(api=docker, project=project, progress=progress)
         return await execute(plan, ctx)
-    finally:
-        if owned:
-            api.close()
 
 
 def build(project: Project, services: list[str] | None = None, *, progress: ProgressSink = null_sink) -> ExecResult:
@@ -276,6 +285,7 @@ async def down_async(
     progress: ProgressSink = null_sink,
     api: DockerAPI | None = None,
     dry_run: bool = False,
+    lock: LockPolicy | None = None,
 ) -> DownResult:
     """Stop and remove everything labelled with `project_name`.
 
@@ -283,25 +293,21 @@ async def down_async(
     With the project it also knows the networks and volumes the file declares.
     """
     options = options or DownOptions()
-    api, owned = _connect(api)
-    calls_before = api.total_calls
-    try:
+    async with session(api, writes=None if dry_run else project_name, command="down", lock=lock) as docker:
+        calls_before = docker.total_calls
         if project is not None:
-            observed = await observe_project(api, project)
+            observed = await observe_project(docker, project)
         else:
-            observed = await observe(api, project_name)
+            observed = await observe(docker, project_name)
         plan = plan_down(observed, options, project)
         if dry_run:
-            return DownResult(plan, ExecResult(), api.total_calls - calls_before)
+            return DownResult(plan, ExecResult(), docker.total_calls - calls_before)
         stand_in = project or Project(name=project_name)
         ctx = ExecContext(
-            api=api, project=stand_in, options=ExecOptions(stop_timeout=options.timeout), progress=progress
+            api=docker, project=stand_in, options=ExecOptions(stop_timeout=options.timeout), progress=progress
         )
         result = await execute(plan, ctx)
-        return DownResult(plan, result, api.total_calls - calls_before)
-    finally:
-        if owned:
-            api.close()
+        return DownResult(plan, result, docker.total_calls - calls_before)
 
 
 def down(
@@ -310,9 +316,10 @@ def down(
     *,
     project: Project | None = None,
     progress: ProgressSink = null_sink,
+    lock: LockPolicy | None = None,
 ) -> DownResult:
     """Synchronous `down_async`."""
-    return _run(lambda: down_async(project_name, options, project=project, progress=progress))
+    return _run(lambda: down_async(project_name, options, project=project, progress=progress, lock=lock))
 
 
 async def ps_async(
@@ -325,12 +332,8 @@ async def ps_async(
     """The project's containers (running ones unless `all`), by service and replica number.
 
     One list call with a label filter: `ps` on 200 containers stays one round trip."""
-    api, owned = _connect(api)
-    try:
-        listed = await api.list_containers({"label": [f"{L.PROJECT}={project_name}"]})
-    finally:
-        if owned:
-            api.close()
+    async with session(api) as docker:
+        listed = await docker.list_containers(L.container_filter(project_name))
     return ps_rows(listed, all=all, services=services)
 
 

@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 import anyio
 import docker.errors
 
-from stack.api import _connect, _run  # one way to connect and to run, shared with api.py
+from stack.api import _run, session  # one way to connect and to run, shared with api.py
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.exec import ExecRequest, Terminal, attach_container, exec_in, run_session, wait_exit
+from stack.engine.lock import LockPolicy
 from stack.engine.logs import LineSink, LogLine, LogOptions, LogTarget, follow_logs
 from stack.engine.observe import container_from_list
 from stack.engine.progress import ProgressSink, null_sink
@@ -84,13 +85,16 @@ __all__ = [
 ]
 
 
-async def _with_api(api: DockerAPI | None, fn: Callable[[DockerAPI], Awaitable[T]]) -> T:
-    docker_api, owned = _connect(api)
-    try:
+async def _with_api(
+    api: DockerAPI | None,
+    fn: Callable[[DockerAPI], Awaitable[T]],
+    *,
+    writes: str | None = None,
+    command: str = "",
+    lock: LockPolicy | None = None,
+) -> T:
+    async with session(api, writes=writes, command=command, lock=lock) as docker_api:
         return await fn(docker_api)
-    finally:
-        if owned:
-            docker_api.close()
 
 
 # ---- finding containers --------------------------------------------------------------------
@@ -106,7 +110,7 @@ async def find_containers(
     index: int | None = None,
 ) -> list[ObservedContainer]:
     """The project's containers (of `services`; running ones; replica `index`), one list call."""
-    filters: dict[str, Any] = L.project_filter(project, oneoff=one_off)
+    filters: dict[str, Any] = L.container_filter(project, oneoff=one_off)
     if running:
         filters["status"] = ["running"]
     try:
@@ -392,6 +396,7 @@ async def run_async(
     terminal: Terminal | None = None,
     progress: ProgressSink = null_sink,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> RunResult:
     """A one-off container of `service` running `options.command`; its exit code.
 
@@ -417,11 +422,14 @@ async def run_async(
     term = terminal or Terminal.current(attach_stdin=not options.detach)
 
     async def go(docker_api: DockerAPI) -> RunResult:
-        if not options.no_deps and service in project.services:
-            deps = ServiceGraph(project.services).dependencies(service, transitive=True)
-            if deps:
-                await up_async(project, UpOptions(services=deps), progress=progress, api=docker_api)
-        await _prepare_service(docker_api, project, service, progress)
+        # The project's lock covers what changes the project (its dependencies, networks and
+        # volumes), not the one-off session, which may last as long as the user likes.
+        async with session(docker_api, writes=project.name, command="run", lock=lock):
+            if not options.no_deps and service in project.services:
+                deps = ServiceGraph(project.services).dependencies(service, transitive=True)
+                if deps:
+                    await up_async(project, UpOptions(services=deps), progress=progress, api=docker_api)
+            await _prepare_service(docker_api, project, service, progress)
         name = options.name or naming.oneoff_container_name(project.name, service, secrets.token_hex(6))
         spec = _oneoff_spec(project, service, options, name)
         await anyio.to_thread.run_sync(cs.create_host_paths, spec)
@@ -482,16 +490,21 @@ def run(
     *,
     terminal: Terminal | None = None,
     progress: ProgressSink = null_sink,
+    lock: LockPolicy | None = None,
 ) -> RunResult:
     """Synchronous `run_async`."""
-    return _run(lambda: run_async(project, service, options, terminal=terminal, progress=progress))
+    return _run(lambda: run_async(project, service, options, terminal=terminal, progress=progress, lock=lock))
 
 
 # ---- lifecycle -------------------------------------------------------------------------------
 
 
 async def start_async(
-    project_name: str, services: Sequence[str] | None = None, *, api: DockerAPI | None = None
+    project_name: str,
+    services: Sequence[str] | None = None,
+    *,
+    api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> list[str]:
     """Start the stopped containers of `services` (all when none), dependencies first."""
 
@@ -505,7 +518,7 @@ async def start_async(
         stopped = [c for c in found if c.state in ("created", "exited", "dead")]
         return await _in_levels(docker_api, start_order(stopped), "start", lambda c: docker_api.start_container(c.id))
 
-    return await _with_api(api, go)
+    return await _with_api(api, go, writes=project_name, command="start", lock=lock)
 
 
 async def stop_async(
@@ -514,6 +527,7 @@ async def stop_async(
     *,
     timeout: int | None = None,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> list[str]:
     """Stop the running containers of `services` (all when none), dependents first."""
 
@@ -522,7 +536,7 @@ async def stop_async(
         levels = list(reversed(start_order(found)))
         return await _in_levels(docker_api, levels, "stop", lambda c: docker_api.stop_container(c.id, timeout=timeout))
 
-    return await _with_api(api, go)
+    return await _with_api(api, go, writes=project_name, command="stop", lock=lock)
 
 
 async def restart_async(
@@ -531,6 +545,7 @@ async def restart_async(
     *,
     timeout: int | None = None,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> list[str]:
     """Restart the containers of `services` (all when none), dependencies first."""
 
@@ -540,7 +555,7 @@ async def restart_async(
             docker_api, start_order(found), "restart", lambda c: docker_api.restart_container(c.id, timeout=timeout)
         )
 
-    return await _with_api(api, go)
+    return await _with_api(api, go, writes=project_name, command="restart", lock=lock)
 
 
 async def kill_async(
@@ -609,6 +624,7 @@ async def remove_async(
     stop_first: bool = False,
     volumes: bool = False,
     api: DockerAPI | None = None,
+    lock: LockPolicy | None = None,
 ) -> list[str]:
     """Remove the stopped containers of `services` (with `stop_first`, stop running ones first);
     `volumes` also removes their anonymous volumes."""
@@ -617,26 +633,45 @@ async def remove_async(
         if stop_first:
             await stop_async(project_name, services, api=docker_api)
         found = [c for c in await find_containers(docker_api, project_name, services, one_off=None) if not c.running]
-        return await _in_levels(
+        removed = await _in_levels(
             docker_api, [found], "remove", lambda c: docker_api.remove_container(c.id, volumes=volumes)
         )
+        if volumes:
+            # Anonymous volumes taken over in a recreate are mounted by name: the daemon keeps
+            # them with the container; remove them too, unless another container still uses one.
+            for name in sorted({v for c in found for v in c.labels.get(L.INHERITED_VOLUMES, "").split(",") if v}):
+                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                    await docker_api.remove_volume(name)
+        return removed
 
-    return await _with_api(api, go)
+    return await _with_api(api, go, writes=project_name, command="rm", lock=lock)
 
 
-def start(project_name: str, services: Sequence[str] | None = None) -> list[str]:
+def start(project_name: str, services: Sequence[str] | None = None, *, lock: LockPolicy | None = None) -> list[str]:
     """Synchronous `start_async`."""
-    return _run(lambda: start_async(project_name, services))
+    return _run(lambda: start_async(project_name, services, lock=lock))
 
 
-def stop(project_name: str, services: Sequence[str] | None = None, *, timeout: int | None = None) -> list[str]:
+def stop(
+    project_name: str,
+    services: Sequence[str] | None = None,
+    *,
+    timeout: int | None = None,
+    lock: LockPolicy | None = None,
+) -> list[str]:
     """Synchronous `stop_async`."""
-    return _run(lambda: stop_async(project_name, services, timeout=timeout))
+    return _run(lambda: stop_async(project_name, services, timeout=timeout, lock=lock))
 
 
-def restart(project_name: str, services: Sequence[str] | None = None, *, timeout: int | None = None) -> list[str]:
+def restart(
+    project_name: str,
+    services: Sequence[str] | None = None,
+    *,
+    timeout: int | None = None,
+    lock: LockPolicy | None = None,
+) -> list[str]:
     """Synchronous `restart_async`."""
-    return _run(lambda: restart_async(project_name, services, timeout=timeout))
+    return _run(lambda: restart_async(project_name, services, timeout=timeout, lock=lock))
 
 
 def kill(project_name: str, services: Sequence[str] | None = None, *, signal: str = "SIGKILL") -> list[str]:
@@ -655,10 +690,15 @@ def unpause(project_name: str, services: Sequence[str] | None = None) -> list[st
 
 
 def remove(
-    project_name: str, services: Sequence[str] | None = None, *, stop_first: bool = False, volumes: bool = False
+    project_name: str,
+    services: Sequence[str] | None = None,
+    *,
+    stop_first: bool = False,
+    volumes: bool = False,
+    lock: LockPolicy | None = None,
 ) -> list[str]:
     """Synchronous `remove_async`."""
-    return _run(lambda: remove_async(project_name, services, stop_first=stop_first, volumes=volumes))
+    return _run(lambda: remove_async(project_name, services, stop_first=stop_first, volumes=volumes, lock=lock))
 
 
 # ---- wait ------------------------------------------------------------------------------------
@@ -869,12 +909,12 @@ async def ls_async(*, all: bool = False, api: DockerAPI | None = None) -> list[P
     """Every stack on this daemon (from our project label); only running ones unless `all`."""
 
     async def go(docker_api: DockerAPI) -> list[ProjectRow]:
-        listed = await docker_api.list_containers({"label": [L.PROJECT]})
+        listed = await docker_api.list_containers(L.container_filter(None))
         projects: dict[str, dict[str, int]] = {}
         files: dict[str, str] = {}
         for entry in listed:
             labels = entry.get("Labels") or {}
-            name = str(labels.get(L.PROJECT, ""))
+            name = str(labels.get(L.CONTAINER_OF, ""))
             if not name or labels.get(L.ONEOFF) == "True":
                 continue
             states = projects.setdefault(name, {})
@@ -926,7 +966,7 @@ async def events_async(
     """
 
     async def go(docker_api: DockerAPI) -> None:
-        filters = {"type": ["container"], "label": [f"{L.PROJECT}={project_name}"]}
+        filters = {"type": ["container"], **L.container_filter(project_name)}
         async with docker_api.events(filters) as stream:
             if ready is not None:
                 ready.set()

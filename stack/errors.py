@@ -87,7 +87,10 @@ class StackFileError(StackError):
 
 
 class NoStackFileError(StackFileError):
-    """No stack file was named and none was found (commands like `down` can go on by labels)."""
+    """No stack file was named and none was found.  Exit 1, as Compose: nothing is malformed;
+    commands that act by labels go on only when -p (or STACK_PROJECT_NAME) names the project."""
+
+    exit_code = 1
 
 
 class DependencyCycleError(StackFileError):
@@ -141,3 +144,11 @@ class WaitTimeoutError(ServiceFailedError):
 
 class ServiceNotRunningError(StackError):
     """A command needs a running container of a service (exec, port, top) and there is none."""
+
+
+class ProjectLockedError(StackError):
+    """Another stack command is changing the project, and this one may not (or did not) wait."""
+
+
+class ResourceConflictError(StackError):
+    """A daemon resource has a name stack needs but stack did not create it: left alone."""

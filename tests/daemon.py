@@ -48,17 +48,22 @@ def connect() -> docker.APIClient:
 def remove_project(client: docker.APIClient, project: str, *, images: bool = True) -> None:
     """Remove everything labelled with `project`: containers, networks, volumes, and images
     unless `images` is False (the e2e images are a cache shared with the user's own runs)."""
-    selector = {"label": [f"{L.PROJECT}={project}"]}
-    for c in client.containers(all=True, filters=selector):
+    selector = L.resource_filter(project)
+    for c in client.containers(all=True, filters=L.container_filter(project)):
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_container(c["Id"], force=True, v=True)
     for n in client.networks(filters=selector):
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_network(n["Id"])
-    for v in client.volumes(filters=selector).get("Volumes") or []:
+    # The project's volumes, and its lock (with heartbeats and take-over guards) if a test left it.
+    lock = f"stack-lock.{project}"
+    locks = client.volumes(filters={"name": [lock]}).get("Volumes") or []
+    for v in (client.volumes(filters=selector).get("Volumes") or []) + locks:
+        if v in locks and not (v["Name"] == lock or v["Name"].startswith(lock + ".")):
+            continue  # the name filter matches substrings
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_volume(v["Name"], force=True)
     if images:
-        for i in client.images(filters=selector):
+        for i in client.images(filters={"label": [f"{L.BUILT_FOR_PROJECT}={project}"]}):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 client.remove_image(i["Id"], force=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -34,22 +33,19 @@ def load(ctx: click.Context, services: list[str] | None = None) -> Project:
 
 
 def _name_without_file(ctx: click.Context, error: NoStackFileError) -> str:
-    """-p, else the project directory's name: how commands that act by labels find the project
-    when no stack file exists."""
-    from stack.spec.discovery import normalize_project_name, validate_project_name
+    """-p (or STACK_PROJECT_NAME): how commands that act by labels find the project when no
+    stack file exists.  Never the directory's name, as Compose: a `down` typed in the wrong
+    directory must not act on a project that merely shares the directory's name."""
+    from stack.spec.discovery import validate_project_name
 
     opts = global_options(ctx)
     if opts.project_name:
         return validate_project_name(opts.project_name)
-    directory = opts.project_directory or os.getcwd()
-    name = normalize_project_name(os.path.basename(os.path.abspath(directory)))
-    if not name:
-        raise error
-    return name
+    raise error
 
 
 def load_or_name(ctx: click.Context) -> tuple[Project | None, str]:
-    """The project, or only its name when no stack file exists (`down`, `ps` work by labels)."""
+    """The project, or only its name (-p) when no stack file exists (`down`, `ps` work by labels)."""
     try:
         project = load(ctx)
         return project, project.name
@@ -61,7 +57,7 @@ def name_only(ctx: click.Context, services: list[str] | None = None) -> str:
     """Just the project's name, without the typed models: for commands that act by labels.
 
     Reads the stack file when there is one (its `name:`, its services for checking `services`),
-    else falls back to -p or the directory, as `load_or_name` does.
+    else falls back to -p, as `load_or_name` does.
     """
     from stack.spec.loader import load_raw
 

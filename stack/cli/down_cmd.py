@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stack.cli.common import load_or_name, run
+from stack.cli.common import global_options, load_or_name, run
 
 
 @click.command()
@@ -39,6 +39,7 @@ def down(
         click.echo(result.plan.render() if not result.plan.is_empty() else "nothing to do")
         return
     with ProgressPrinter(project, name) as printer:
-        result = run(lambda: api.down_async(name, options, project=project, progress=printer))
+        lock = global_options(ctx).lock_policy()
+        result = run(lambda: api.down_async(name, options, project=project, progress=printer, lock=lock))
     for warning in [*result.plan.warnings, *result.result.warnings]:
         click.echo(f"WARN: {warning}", err=True)

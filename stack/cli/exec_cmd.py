@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from stack.cli.common import check_services, load, load_or_name, run
+from stack.cli.common import check_services, global_options, load, load_or_name, run
 from stack.errors import UsageError
 
 # Everything after SERVICE belongs to the command: `stack exec web ls -la` must not read -la.
@@ -141,6 +141,7 @@ def run_(
         detach=detach,
         labels=label_map,
     )
+    lock = global_options(ctx).lock_policy()
     if not no_deps and service in project.services:
         # Dependencies first, with the same progress lines as `up` (on stderr).
         from stack import api
@@ -151,9 +152,9 @@ def run_(
         deps = ServiceGraph(project.services).dependencies(service, transitive=True)
         if deps:
             with ProgressPrinter(project, project.name) as printer:
-                run(lambda: api.up_async(project, UpOptions(services=deps), progress=printer))
+                run(lambda: api.up_async(project, UpOptions(services=deps), progress=printer, lock=lock))
         options = dataclasses.replace(options, no_deps=True)
-    result = run(lambda: api_ops.run_async(project, service, options))
+    result = run(lambda: api_ops.run_async(project, service, options, lock=lock))
     if detach:
         click.echo(result.container)
     sys.exit(result.exit_code)

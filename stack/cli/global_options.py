@@ -28,6 +28,9 @@ class GlobalOptions:
     env_files: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
     no_ansi: bool = False
+    # Another command changing the project: wait for it (up to lock_timeout s), or fail at once.
+    lock_wait: bool = True
+    lock_timeout: float | None = None
     # The entry point (stack.cli.quick) already asked "is this `up -d` a no-op?" and heard no.
     noop_checked: bool = False
     # Where warnings go (stderr; the quick path holds them until it knows it answers).
@@ -45,6 +48,8 @@ class GlobalOptions:
         env_files: list[str],
         profiles: list[str],
         no_ansi: bool = False,
+        lock_wait: bool = True,
+        lock_timeout: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> GlobalOptions:
         """The flags, with STACK_PROJECT_NAME and STACK_PROFILES where a flag is absent."""
@@ -57,7 +62,23 @@ class GlobalOptions:
             env_files=list(env_files),
             profiles=list(profiles) or env_profiles,
             no_ansi=no_ansi,
+            lock_wait=lock_wait,
+            lock_timeout=lock_timeout,
         )
+
+    def lock_policy(self) -> Any:
+        """How this command meets another one changing the project (a stack.engine.lock.LockPolicy)."""
+        from stack.engine.lock import DEFAULT_LOCK_TIMEOUT, LockPolicy
+        from stack.errors import UsageError
+
+        timeout = self.lock_timeout
+        if timeout is None:
+            text = os.environ.get("STACK_LOCK_TIMEOUT", "")
+            try:
+                timeout = float(text) if text else DEFAULT_LOCK_TIMEOUT
+            except ValueError:
+                raise UsageError(f"STACK_LOCK_TIMEOUT={text!r} is not a number of seconds") from None
+        return LockPolicy(wait=self.lock_wait, timeout=timeout, on_wait=self.echo)
 
     def warn_once(self, message: str) -> None:
         if message not in self.warned:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from stack.cli.common import check_services, load_or_name, run
+from stack.cli.common import check_services, global_options, load_or_name, run
 
 
 def _project(ctx: click.Context, services: tuple[str, ...]) -> str:
@@ -43,7 +43,8 @@ def start(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Start existing containers (dependencies first)."""
     from stack import api_ops
 
-    _act(ctx, services, "Started", lambda p: api_ops.start_async(p, list(services)))
+    lock = global_options(ctx).lock_policy()
+    _act(ctx, services, "Started", lambda p: api_ops.start_async(p, list(services), lock=lock))
 
 
 @click.command()
@@ -54,7 +55,8 @@ def stop(ctx: click.Context, timeout: int | None, services: tuple[str, ...]) -> 
     """Stop running containers without removing them (dependents first)."""
     from stack import api_ops
 
-    _act(ctx, services, "Stopped", lambda p: api_ops.stop_async(p, list(services), timeout=timeout))
+    lock = global_options(ctx).lock_policy()
+    _act(ctx, services, "Stopped", lambda p: api_ops.stop_async(p, list(services), timeout=timeout, lock=lock))
 
 
 @click.command()
@@ -66,7 +68,8 @@ def restart(ctx: click.Context, timeout: int | None, no_deps: bool, services: tu
     """Restart containers (dependencies first)."""
     from stack import api_ops
 
-    _act(ctx, services, "Restarted", lambda p: api_ops.restart_async(p, list(services), timeout=timeout))
+    lock = global_options(ctx).lock_policy()
+    _act(ctx, services, "Restarted", lambda p: api_ops.restart_async(p, list(services), timeout=timeout, lock=lock))
 
 
 @click.command()
@@ -120,7 +123,8 @@ def rm(ctx: click.Context, force: bool, stop_first: bool, volumes: bool, service
     # Ask only someone who can answer: scripts and CI (no terminal) proceed, as with -f.
     if not force and sys.stdin.isatty() and not click.confirm("Are you sure?", default=False, err=True):
         return
-    removed = run(lambda: api_ops.remove_async(name, list(services), stop_first=stop_first, volumes=volumes))
+    lock = global_options(ctx).lock_policy()
+    removed = run(lambda: api_ops.remove_async(name, list(services), stop_first=stop_first, volumes=volumes, lock=lock))
     _report(removed, "Removed")
 
 

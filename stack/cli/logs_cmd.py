@@ -1,21 +1,25 @@
-"""`stack logs`: the project's container logs, prefixed `name  | ` and coloured per service."""
+"""`stack logs`: the project's container logs, prefixed `api-1  | ` as Compose does, coloured per service."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
 
 from stack.cli.common import check_services, global_options, load_or_name, run
 from stack.errors import UsageError
+from stack.plan.naming import container_name, service_container_name
 
 if TYPE_CHECKING:
     from stack.engine.logs import LogLine
 
 # Compose's palette order: one colour per service, in the order the services are met.
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+_REPLICA = re.compile(r".+-[0-9]+")
 
 
 def use_colour(ctx: click.Context, no_color: bool) -> bool:
@@ -25,14 +29,37 @@ def use_colour(ctx: click.Context, no_color: bool) -> bool:
     return sys.stdout.isatty()
 
 
-class PrefixPrinter:
-    """Prints log lines as `name-1  | text`, the names padded to one width."""
+def log_label(project: str, container: str, service: str, number: int) -> str:
+    """A log line's prefix, as Compose prints it: `api-1` (the container name without the
+    project), or the whole name of a container the service names itself (`container_name`)."""
+    if container == container_name(project, service, number):
+        return f"{service}-{number}"
+    return container
 
-    def __init__(self, *, prefix: bool, colour: bool, width: int = 0) -> None:
+
+def label_from_name(project: str, container: str) -> str:
+    """`log_label` from a container name alone (for sizing the prefix column before the lines
+    come): `{project}-{service}-{n}` loses its project."""
+    rest = container.removeprefix(f"{project}-")
+    return rest if rest != container and _REPLICA.fullmatch(rest) else container
+
+
+class PrefixPrinter:
+    """Prints log lines as `api-1  | text`, the labels padded to one width.
+
+    Reserve the labels of every container that can appear before the first line (`reserve`),
+    so the column never moves mid-stream; a container nobody foresaw widens it.
+    """
+
+    def __init__(self, project: str, *, prefix: bool, colour: bool, width: int = 0) -> None:
+        self.project = project
         self.prefix = prefix
         self.colour = colour
         self.width = width
         self._colours: dict[str, str] = {}
+
+    def reserve(self, labels: Iterable[str]) -> None:
+        self.width = max([self.width, *(len(label) for label in labels)])
 
     def _colour_of(self, service: str) -> str:
         if service not in self._colours:
@@ -42,8 +69,10 @@ class PrefixPrinter:
     def format(self, line: LogLine) -> str:
         if not self.prefix:
             return line.text
-        self.width = max(self.width, len(line.container))
-        head = f"{line.container.ljust(self.width)}  | "
+        label = log_label(self.project, line.container, line.service, line.number)
+        self.width = max(self.width, len(label))
+        # Compose's `%-{width+1}s | `: the longest label, then two spaces before the bar.
+        head = f"{label.ljust(self.width)}  | "
         if self.colour:
             head = f"\x1b[{self._colour_of(line.service)}m{head}\x1b[0m"
         return head + line.text
@@ -100,9 +129,19 @@ def logs(
         until=parse_time(until, flag="--until") if until else None,
         timestamps=timestamps,
     )
-    printer = PrefixPrinter(prefix=not no_log_prefix, colour=use_colour(ctx, no_color))
+    printer = PrefixPrinter(name, prefix=not no_log_prefix, colour=use_colour(ctx, no_color))
+    if project is not None:
+        # Size the column for the replicas the file declares, so a container that starts while
+        # following (-f) does not move it.
+        shown = [s for s in (services or sorted(project.services)) if s in project.services]
+        printer.reserve(
+            log_label(name, service_container_name(name, s, project.services[s], n), s, n)
+            for s in shown
+            for n in range(1, project.services[s].replicas + 1)
+            if index is None or n == index
+        )
 
     def size(names: list[str]) -> None:
-        printer.width = max([printer.width, *(len(n) for n in names)])
+        printer.reserve(label_from_name(name, n) for n in names)
 
     run(lambda: api_ops.logs_async(name, printer, list(services), options, index=index, on_start=size))

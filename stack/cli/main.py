@@ -82,6 +82,18 @@ class LazyGroup(click.Group):
 @click.option("--env-file", "env_files", multiple=True, metavar="PATH", help="Variables file(s); repeatable.")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile; repeatable.")
 @click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", help="Colour control.")
+@click.option(
+    "--no-wait-lock",
+    is_flag=True,
+    help="Fail at once when another stack command is changing the project (default: wait for it).",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait for another stack command changing the project (default 300, STACK_LOCK_TIMEOUT).",
+)
 @click.version_option(__version__, "--version", prog_name="stack", message="stack version %(version)s")
 @click.pass_context
 def cli(
@@ -92,6 +104,8 @@ def cli(
     env_files: tuple[str, ...],
     profiles: tuple[str, ...],
     ansi: str,
+    no_wait_lock: bool,
+    lock_timeout: float | None,
 ) -> None:
     """stack: run multi-container stacks described by a Compose-style stack file."""
     before = ctx.obj  # what main() was told (by the entry point's quick path), if anything
@@ -102,6 +116,8 @@ def cli(
         env_files=list(env_files),
         profiles=list(profiles),
         no_ansi=ansi == "never",
+        lock_wait=not no_wait_lock,
+        lock_timeout=lock_timeout,
     )
     ctx.obj.noop_checked = isinstance(before, dict) and bool(before.get("noop_checked"))
 

@@ -66,14 +66,15 @@ def answer_noop_up(argv: list[str]) -> bool | None:
     options, wait = parsed
     held: list[str] = []
     options.echo = held.append  # warnings are shown only if this path answers
-    from stack.cli.fastpath import converged
+    from stack.cli.fastpath import converged, report_running
 
     try:
-        done = converged(options.load_options(), need_healthy=wait)
+        running = converged(options.load_options(), need_healthy=wait)
     except StackError:
         return None  # the click path loads again and reports it
-    if not done:
+    if running is None:
         return False
     for line in held:
         to_stderr(line)
+    report_running(running, to_stderr)
     return True

@@ -13,18 +13,44 @@ from stack.cli.common import check_services, global_options, load, run, warn
 from stack.errors import UsageError
 
 if TYPE_CHECKING:
+    from stack.api import UpResult
     from stack.engine.docker_api import DockerAPI
+    from stack.engine.logs import LogTarget
+    from stack.plan.options import UpOptions
     from stack.spec.models import Project
 
 
-def _scale_pairs(values: tuple[str, ...]) -> dict[str, int]:
+def _scale_pairs(values: tuple[str, ...], *, command: str = "up") -> dict[str, int]:
+    """SERVICE=N pairs of `up --scale` or of `scale` (`command`): an error shows the form typed."""
     out: dict[str, int] = {}
     for value in values:
         name, sep, count = value.partition("=")
         if not sep or not name or not count.isdigit():
-            raise UsageError(f"invalid --scale {value!r}", hint="use --scale SERVICE=N, e.g. --scale api=3")
+            example = f"{name.strip() or 'api'}=3"
+            if command == "scale":
+                raise UsageError(f"invalid scale argument {value!r}", hint=f"use SERVICE=N, e.g. stack scale {example}")
+            raise UsageError(f"invalid --scale {value!r}", hint=f"use --scale SERVICE=N, e.g. --scale {example}")
         out[name] = int(count)
     return out
+
+
+def _left_running(project: Project, options: UpOptions, result: UpResult) -> list[tuple[str, str]]:
+    """(service, container name) of the running containers of the services `up` selected that
+    no plan node touched: up to date, shown as `Running` as Compose shows them."""
+    from stack.plan.graph import ServiceGraph
+
+    if result.observed is None:
+        return []
+    selected = set(
+        ServiceGraph(project.services).select(options.services or sorted(project.services), no_deps=options.no_deps)
+    )
+    touched = {node.resource for plan in result.plans for node in plan.nodes}
+    seen = sorted(result.observed.containers, key=lambda c: (c.service, c.number))
+    return [
+        (c.service, c.name)
+        for c in seen
+        if not c.one_off and c.running and c.service in selected and f"service:{c.service}:{c.number}" not in touched
+    ]
 
 
 def _converge(
@@ -54,12 +80,14 @@ def _converge(
         raise UsageError("--force-recreate and --no-recreate cannot be combined")
     plain = not (services or build or force_recreate or no_recreate or no_deps or remove_orphans or renew_anon_volumes)
     if plain and not (scale or dry_run or no_start) and attached is None:
-        from stack.cli.fastpath import converged
+        from stack.cli.fastpath import converged, report_running
 
         # A no-op `up -d` answers without the models or the Docker SDK (see cli.fastpath),
         # unless the entry point already asked, before click, and was told no (cli.quick).
         opts = global_options(ctx)
-        if not opts.noop_checked and converged(opts.load_options(), need_healthy=wait):
+        running = None if opts.noop_checked else converged(opts.load_options(), need_healthy=wait)
+        if running is not None:
+            report_running(running, opts.echo)
             return 0
     project = load(ctx, list(services))
     check_services(project, list(services))
@@ -103,13 +131,15 @@ def _converge(
     began = time.time()
     docker = DockerAPI.from_env()
     try:
-        with ProgressPrinter(project, project.name) as printer:
-            result = run(lambda: api.up_async(project, options, progress=printer, api=docker))
+        with ProgressPrinter(project, project.name, scales=scales) as printer:
+            lock = global_options(ctx).lock_policy()
+            result = run(lambda: api.up_async(project, options, progress=printer, api=docker, lock=lock))
+            printer.show_running(_left_running(project, options, result))
         for warning in result.warnings:
             warn(warning)
         if attached is None:
             return 0
-        return _attach(ctx, project, docker, attached, began, timeout)
+        return _attach(ctx, project, docker, attached, began, timeout, scales)
     finally:
         docker.close()
 
@@ -126,11 +156,18 @@ class AttachFlags:
 
 
 def _attach(
-    ctx: click.Context, project: Project, docker: DockerAPI, flags: AttachFlags, began: float, timeout: int | None
+    ctx: click.Context,
+    project: Project,
+    docker: DockerAPI,
+    flags: AttachFlags,
+    began: float,
+    timeout: int | None,
+    scales: dict[str, int],
 ) -> int:
     """Attached `up`: the services' logs until they stop, an abort rule fires or Ctrl-C (130)."""
-    from stack.cli.logs_cmd import PrefixPrinter, use_colour
+    from stack.cli.logs_cmd import PrefixPrinter, log_label, use_colour
     from stack.engine.attach import AttachOptions, attach
+    from stack.plan.naming import service_container_name
 
     check_services(project, [*flags.attach, *flags.no_attach])
     if flags.exit_code_from:
@@ -139,7 +176,21 @@ def _attach(
     services = [s for s in services if s not in flags.no_attach]
     if flags.exit_code_from and flags.exit_code_from not in services:
         services.append(flags.exit_code_from)
-    printer = PrefixPrinter(prefix=not flags.no_log_prefix, colour=use_colour(ctx, flags.no_color))
+    printer = PrefixPrinter(project.name, prefix=not flags.no_log_prefix, colour=use_colour(ctx, flags.no_color))
+    # The prefix column is sized once, before the first line, from every container that can
+    # appear: the replicas the file and --scale ask for, and those found when attaching.
+    printer.reserve(
+        log_label(project.name, service_container_name(project.name, s, project.services[s], n), s, n)
+        for s in services
+        for n in range(1, scales.get(s, project.services[s].replicas) + 1)
+    )
+
+    def attaching(targets: list[LogTarget]) -> None:
+        labels = [log_label(project.name, t.name, t.service, t.number) for t in targets]
+        printer.reserve(labels)
+        ordered = sorted(zip(targets, labels, strict=True), key=lambda tl: (tl[0].service, tl[0].number, tl[1]))
+        click.echo(f"Attaching to {', '.join(label for _, label in ordered)}")
+
     options = AttachOptions(
         services=services,
         since=began,
@@ -152,7 +203,7 @@ def _attach(
     def notice(text: str) -> None:
         click.echo(text, err=True)
 
-    return run(lambda: attach(docker, project, options, printer, notice))
+    return run(lambda: attach(docker, project, options, printer, notice, on_start=attaching))
 
 
 _common_options = [
@@ -258,7 +309,7 @@ def scale(
     ctx: click.Context, /, no_deps: bool, wait: bool, wait_timeout: float | None, dry_run: bool, pairs: tuple[str, ...]
 ) -> None:
     """Set the number of replicas of services (never recreates the replicas that stay)."""
-    counts = _scale_pairs(pairs)
+    counts = _scale_pairs(pairs, command="scale")
     _converge(
         ctx,
         tuple(counts),

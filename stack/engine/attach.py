@@ -12,13 +12,14 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.abc
 import docker.errors
 
 from stack.engine.docker_api import DockerAPI
-from stack.engine.logs import LineSink, LogOptions, follow_logs, target_from_list
+from stack.engine.logs import LineSink, LogOptions, LogTarget, follow_logs, target_from_list
 from stack.plan import labels as L
 from stack.plan.graph import ServiceGraph
 from stack.spec.models import Project
@@ -43,7 +44,7 @@ async def stop_project(
     api: DockerAPI, project: Project, *, timeout: float | None, kill: bool = False, notice: Notice
 ) -> None:
     """Stop (or kill) the project's running containers, dependents before their dependencies."""
-    filters = {"label": [f"{L.PROJECT}={project.name}", f"{L.ONEOFF}=False"], "status": ["running"]}
+    filters: dict[str, Any] = {**L.container_filter(project.name, oneoff=False), "status": ["running"]}
     running = await api.list_containers(filters)
     by_service: dict[str, list[str]] = {}
     for entry in running:
@@ -68,8 +69,19 @@ async def stop_project(
                 tg.start_soon(one, cid)
 
 
-async def attach(api: DockerAPI, project: Project, options: AttachOptions, on_line: LineSink, notice: Notice) -> int:
+async def attach(
+    api: DockerAPI,
+    project: Project,
+    options: AttachOptions,
+    on_line: LineSink,
+    notice: Notice,
+    *,
+    on_start: Callable[[list[LogTarget]], None] | None = None,
+) -> int:
     """Follow logs until the end; returns the exit code `up` should give.
+
+    `on_start` hears the containers about to be followed, before their first line (the CLI
+    sizes its prefix column from them and says whom it attaches to).
 
     An abort rule or the first signal starts a graceful stop while the logs keep flowing (the
     services' last words are shown); the logs end when the containers have stopped.
@@ -112,7 +124,7 @@ async def attach(api: DockerAPI, project: Project, options: AttachOptions, on_li
 
             async def watch_exits() -> None:
                 nonlocal exit_code
-                filters = {"type": ["container"], "event": ["die"], "label": [f"{L.PROJECT}={project.name}"]}
+                filters = {"type": ["container"], "event": ["die"], **L.container_filter(project.name)}
                 # Replayed from when `up` began: a one-shot job may have exited before we subscribed.
                 stream = api.stream(
                     "events", lambda: api.client.events(since=f"{options.since:.3f}", filters=filters, decode=True)
@@ -139,12 +151,14 @@ async def attach(api: DockerAPI, project: Project, options: AttachOptions, on_li
                             begin_shutdown()
 
             async def follow() -> None:
-                filters = {"label": [f"{L.PROJECT}={project.name}", f"{L.ONEOFF}=False"]}
+                filters = L.container_filter(project.name, oneoff=False)
                 listed = await api.list_containers(filters)
                 # Exited ones too: a job that finished during `up` still shows what it printed.
                 targets = [
                     target_from_list(e) for e in listed if (e.get("Labels") or {}).get(L.SERVICE) in options.services
                 ]
+                if on_start is not None:
+                    on_start(targets)
                 log_options = LogOptions(follow=True, since=f"{options.since:.3f}")
                 await follow_logs(api, project.name, targets, log_options, on_line, services=options.services)
                 logs_done.set()
@@ -168,6 +182,6 @@ async def _exit_code_of(api: DockerAPI, project: str, service: str) -> int:
     """The exit code of the service's first replica, from the container list (0 if still running)."""
     from stack.engine.observe import container_from_list
 
-    filters = {"label": [f"{L.PROJECT}={project}", f"{L.SERVICE}={service}", f"{L.ONEOFF}=False"]}
+    filters = L.container_filter(project, oneoff=False, service=service)
     seen = sorted((container_from_list(e) for e in await api.list_containers(filters)), key=lambda c: c.number)
     return seen[0].exit_code or 0 if seen else 0

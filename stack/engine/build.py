@@ -96,8 +96,7 @@ def build_request(project: Project, service_name: str, tag: str | None = None) -
                 hint="check `build.dockerfile` (relative to the build context)",
             )
     labels = dict(cfg.labels)
-    labels[L.PROJECT] = project.name
-    labels[L.SERVICE] = service_name
+    labels.update(L.build_labels(project.name, service_name))
     return BuildRequest(
         service=service_name,
         tag=tag or service_image(project.name, service_name, service),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stack.errors import StackFileError
+from stack.plan import labels as L
 from stack.spec.models import Port, Project, SecretRef, Service, VolumeMount
 from stack.spec.units import byte_size, parse_duration_ns
 
@@ -558,12 +559,14 @@ def inherit_anonymous_volumes(spec: ContainerSpec, old_mounts: list[dict[str, An
 
     `old_mounts` is the old container's inspect `Mounts`.  A volume mounted at a target that
     the new spec does not mount explicitly with a name (an anonymous volume declared by the
-    service or the image) keeps its data: it is mounted by name at the same target.
+    service or the image) keeps its data: it is mounted by name at the same target.  The new
+    container's INHERITED_VOLUMES label names them: mounted by name, the daemon no longer counts
+    them as the container's own anonymous volumes, and `down -v` must still remove them.
     """
     mounts = list(spec.body.get("HostConfig", {}).get("Mounts", []))
     explicit = {m["Target"] for m in mounts if m.get("Type") != "volume" or m.get("Source")}
     by_target = {m["Target"]: i for i, m in enumerate(mounts)}
-    changed = False
+    inherited: list[str] = []
     for old in old_mounts:
         if old.get("Type") != "volume" or not old.get("Name"):
             continue
@@ -575,11 +578,12 @@ def inherit_anonymous_volumes(spec: ContainerSpec, old_mounts: list[dict[str, An
             mounts[by_target[target]] = {**mounts[by_target[target]], "Source": old["Name"]}
         else:
             mounts.append(entry)
-        changed = True
-    if not changed:
+        inherited.append(str(old["Name"]))
+    if not inherited:
         return spec
     body = dict(spec.body)
     body["HostConfig"] = {**body.get("HostConfig", {}), "Mounts": mounts}
+    body["Labels"] = {**(body.get("Labels") or {}), L.INHERITED_VOLUMES: ",".join(sorted(inherited))}
     return dataclasses.replace(spec, body=body)
 
 

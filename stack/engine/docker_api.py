@@ -106,6 +106,9 @@ class DockerAPI:
         self.limiter = anyio.CapacityLimiter(concurrency)
         self.calls: Counter[str] = Counter()
         self._count_lock = threading.Lock()
+        # Projects whose lock this facade's caller holds (stack.engine.lock): a verb called by
+        # another verb with the same facade does not wait for its own caller.
+        self.held_locks: set[str] = set()
 
     @classmethod
     def from_env(
@@ -187,6 +190,11 @@ class DockerAPI:
 
     async def ping(self) -> bool:
         return bool(await self.call("ping", self.client.ping))
+
+    async def system_time(self) -> str:
+        """The daemon's clock (RFC 3339), to age resources by the clock that stamped them."""
+        info = await self.call("system.info", self.client.info)
+        return str(info.get("SystemTime") or "")
 
     # -- containers -----------------------------------------------------------------------
 
@@ -273,7 +281,12 @@ class DockerAPI:
         return list(result.get("Volumes") or [])
 
     async def create_volume(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """Create a volume; when one of that name exists, the daemon answers with it, unchanged
+        (its labels, not ours): the lock relies on that."""
         return await self.call("volume.create", self.client.create_volume, name, **kwargs)
+
+    async def inspect_volume(self, name: str) -> dict[str, Any]:
+        return await self.call("volume.inspect", self.client.inspect_volume, name)
 
     async def remove_volume(self, name: str) -> None:
         await self.call("volume.remove", self.client.remove_volume, name)

@@ -12,20 +12,20 @@ propagates through the task group: a daemon call in flight completes in its work
 
 Node arguments (the contract with stack.plan.reconcile):
 
-  CreateNetwork      key, name                      RemoveNetwork     name
-  CreateVolume       key, name                      RemoveVolume      name
+  CreateNetwork      key, name                      RemoveNetwork     id (else name)
+  CreateVolume       key, name                      RemoveVolume      name, [if_unused]
   BuildImage         service, [image]               PullImage         image, [service]
   RemoveImage        image
   CreateContainer    service, number, name (to create under), [final_name] (after a recreate's
                      rename: the network alias), [config_hash], [labels], [image],
-                     [networks: [{key, name}] in attach order], [volumes: {key: name}],
+                     [networks: [{key, name (daemon id or name)}] in attach order], [volumes: {key: name}],
                      [inherit_volumes_from: old container id], [network_mode], [volumes_from]
                      Joins the FIRST network only; the plan connects the others (ConnectNetwork).
   StartContainer / StopContainer / RemoveContainer / RestartContainer
                      container (name) or container_id, [service], [timeout], [remove_volumes]
   RenameContainer    container, new_name
-  ConnectNetwork     container, network (daemon name), [service], [network_key] (stack-file key)
-  DisconnectNetwork  container, network
+  ConnectNetwork     container, network (daemon id or name), [service], [network_key] (stack-file key)
+  DisconnectNetwork  container, network (daemon id or name)
   WaitCondition      service (the dependency), condition, [required], [timeout], [dependent]
 
 `container` may also be spelled `name` or `id`.
@@ -52,12 +52,14 @@ from stack.engine.waits import DEFAULT_WAIT_TIMEOUT, ContainerWatcher, WaitSpec,
 from stack.errors import StackError
 from stack.plan import labels as L
 from stack.plan import naming
+from stack.plan.expectations import healthcheck_state, restarts_after_exit
 from stack.plan.hash import network_config_hash, service_config_hash
 from stack.plan.plan import Node, Op, Plan
 from stack.spec.models import Network, Project, Service
 from stack.spec.units import duration_seconds
 
 _REMOVALS = frozenset({Op.REMOVE_CONTAINER, Op.REMOVE_NETWORK, Op.REMOVE_VOLUME, Op.REMOVE_IMAGE})
+_NAMED = frozenset({Op.CREATE_NETWORK, Op.REMOVE_NETWORK, Op.CREATE_VOLUME, Op.REMOVE_VOLUME})
 NETWORK_RELEASE_TIMEOUT = 10.0  # seconds a removed container's endpoints may linger on a network
 STALE_ENDPOINTS = "has active endpoints"  # the daemon's refusal to remove a network still in use
 
@@ -215,7 +217,9 @@ class _Run:
         )
 
     async def remove_network(self, node: Node) -> None:
-        name = str(_arg(node, "name", "id"))
+        # By id: the daemon lets several networks share a name, and then refuses the name.
+        ref = str(_arg(node, "id", "name"))
+        name = str(node.args.get("name") or ref)
         # Right after a burst of container removals the daemon may still hold their endpoints
         # for a moment ("has active endpoints"), and it sends no event when it lets go: poll,
         # with a deadline, and give the daemon's refusal if it never does.
@@ -223,13 +227,13 @@ class _Run:
         delay = 0.1
         while True:
             try:
-                await self.api.remove_network(name)
+                await self.api.remove_network(ref)
                 return
             except docker.errors.APIError as exc:
                 if STALE_ENDPOINTS not in str(exc):
                     raise
                 if anyio.current_time() + delay > deadline:
-                    if await self._only_stale_endpoints(name):
+                    if await self._only_stale_endpoints(ref):
                         raise _Kept(
                             f"network {name} kept: the daemon still counts endpoints on it although no container"
                             " is attached, a Docker Engine bug (moby/moby#43286); it is harmless (the next `up`"
@@ -262,7 +266,14 @@ class _Run:
         )
 
     async def remove_volume(self, node: Node) -> None:
-        await self.api.remove_volume(str(_arg(node, "name")))
+        name = str(_arg(node, "name"))
+        try:
+            await self.api.remove_volume(name)
+        except docker.errors.APIError as exc:
+            # An anonymous volume that another container still mounts (volumes_from) stays.
+            if not (node.args.get("if_unused") and exc.status_code == 409):
+                raise
+            raise _Kept(f"volume {name} kept: {explanation(exc)}") from None
 
     async def build(self, node: Node) -> None:
         service = str(_arg(node, "service"))
@@ -378,10 +389,6 @@ class _Run:
         assert self.watcher is not None
         service = str(_arg(node, "service"))
         svc = self.project.services.get(service)
-        has_healthcheck: bool | None = None
-        if svc is not None and svc.healthcheck is not None:
-            test = svc.healthcheck.test or []
-            has_healthcheck = not (svc.healthcheck.disable or (test and test[0] == "NONE"))
         # An explicit execution-wide bound wins over the planner's per-wait default.
         timeout = self.ctx.options.wait_timeout
         if timeout is None:
@@ -392,11 +399,9 @@ class _Run:
             required=bool(node.args.get("required", True)),
             timeout=float(timeout) if timeout is not None else DEFAULT_WAIT_TIMEOUT,
             dependent=node.args.get("dependent"),
-            has_healthcheck=has_healthcheck,
-            restarts=bool(svc is not None and svc.restart and svc.restart not in ("no",)),
-            report=lambda text: self.ctx.progress(
-                ProgressEvent(node.id, node.resource, node.op.value, Status.LOG, text)
-            ),
+            has_healthcheck=healthcheck_state(svc) if svc is not None else None,
+            restarts=svc is not None and restarts_after_exit(svc, 1),
+            report=lambda text: self.ctx.progress(_event(node, Status.LOG, text)),
         )
         return await wait_for(self.watcher, spec)
 
@@ -466,6 +471,13 @@ class _Run:
         return outcome is not False
 
 
+def _event(node: Node, status: Status, text: str = "") -> ProgressEvent:
+    """A progress event about `node`; networks and volumes also carry their daemon name (the
+    plan knows it, the stack file may not: anonymous volumes, resources found by label)."""
+    name = str(node.args.get("name") or "") if node.op in _NAMED else ""
+    return ProgressEvent(node.id, node.resource, node.op.value, status, text, name=name)
+
+
 def _dependents(plan: Plan) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {n.id: [] for n in plan.nodes}
     for node in plan.nodes:
@@ -496,14 +508,21 @@ def _validate(plan: Plan) -> None:
         raise PlanError("the plan has a dependency cycle")
 
 
-async def execute(plan: Plan, ctx: ExecContext, *, raise_on_failure: bool = True) -> ExecResult:
+async def execute(
+    plan: Plan, ctx: ExecContext, *, raise_on_failure: bool = True, watcher: ContainerWatcher | None = None
+) -> ExecResult:
     """Run `plan`; returns what happened.  Raises the first node failure (a StackError) unless
-    `raise_on_failure` is False, in which case the failures are in `ExecResult.failed`."""
+    `raise_on_failure` is False, in which case the failures are in `ExecResult.failed`.
+
+    `watcher`: the caller's subscription to the project's container events, when it watches
+    what this plan starts (`up --wait`); else one is opened when the plan waits on conditions."""
     _validate(plan)
     calls_before = dict(ctx.api.calls)
     started_at = time.monotonic()
     needs_watch = any(n.op is Op.WAIT_CONDITION for n in plan.nodes)
-    if needs_watch:
+    if watcher is not None:
+        result = await _walk(plan, ctx, watcher)
+    elif needs_watch:
         async with ContainerWatcher.watching(ctx.api, ctx.project.name) as watcher:
             result = await _walk(plan, ctx, watcher)
     else:
@@ -539,32 +558,32 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
             blocked.add(nxt)
             result.skipped.append(nxt)
             dep_node = plan.node(nxt)
-            progress(ProgressEvent(nxt, dep_node.resource, dep_node.op.value, Status.SKIPPED, why))
+            progress(_event(dep_node, Status.SKIPPED, why))
             stack.extend(dependents[nxt])
 
     async def run_one(node: Node, tg: anyio.abc.TaskGroup) -> None:
-        progress(ProgressEvent(node.id, node.resource, node.op.value, Status.STARTED, node.cause))
+        progress(_event(node, Status.STARTED, node.cause))
         ran: bool | None
         try:
             ran = await run.run_node(node)
         except _Kept as kept:
             result.skipped.append(node.id)
             result.warnings.append(kept.warning)
-            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.SKIPPED, kept.warning))
+            progress(_event(node, Status.SKIPPED, kept.warning))
             ran = None
         except StackError as exc:
             result.failed[node.id] = exc
-            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.FAILED, exc.message))
+            progress(_event(node, Status.FAILED, exc.message))
             skip_dependents(node.id, f"#{node.id} {node.resource} failed")
             return
         if ran:
             result.done.append(node.id)
-            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.DONE, node.cause))
+            progress(_event(node, Status.DONE, node.cause))
         elif ran is False:
             # An absent optional dependency: the wait is skipped, its dependents go on.
             result.skipped.append(node.id)
             why = "not required, absent"
-            progress(ProgressEvent(node.id, node.resource, node.op.value, Status.SKIPPED, why))
+            progress(_event(node, Status.SKIPPED, why))
         for nxt in dependents[node.id]:
             waiting[nxt] -= 1
             if waiting[nxt] == 0 and nxt not in blocked:

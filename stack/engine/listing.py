@@ -64,8 +64,8 @@ def health_of(status: str) -> str | None:
 
 
 def exit_code_of(state: str, status: str) -> int | None:
-    # "Exited (137) 5 seconds ago"
-    if state != "exited" or "(" not in status:
+    # "Exited (137) 5 seconds ago", "Restarting (3) 1 second ago"
+    if state not in ("exited", "restarting") or "(" not in status:
         return None
     try:
         return int(status.split("(", 1)[1].split(")", 1)[0])

@@ -248,7 +248,7 @@ async def follow_logs(
         return index is None or attributes.get(L.NUMBER) == str(index)
 
     async def watch_starts(tg: anyio.abc.TaskGroup) -> None:
-        filters = {"type": ["container"], "event": ["start"], "label": [f"{L.PROJECT}={project}"]}
+        filters = {"type": ["container"], "event": ["start"], **L.container_filter(project)}
         async with api.events(filters) as events:
             watching.set()
             async for event in events:

@@ -30,7 +30,9 @@ def container_from_list(entry: dict[str, Any]) -> ObservedContainer:
     state = str(entry.get("State") or "")
     status = str(entry.get("Status") or "")
     settings = entry.get("NetworkSettings") or {}
-    networks = tuple(sorted((settings.get("Networks") or {}).keys())) if isinstance(settings, dict) else ()
+    attached = (settings.get("Networks") or {}) if isinstance(settings, dict) else {}
+    networks = tuple(sorted(attached))
+    network_ids = tuple(sorted(str(n.get("NetworkID") or "") for n in attached.values() if isinstance(n, dict)))
     try:
         number = int(labels.get(L.NUMBER, "0"))
     except ValueError:
@@ -46,6 +48,7 @@ def container_from_list(entry: dict[str, Any]) -> ObservedContainer:
         one_off=labels.get(L.ONEOFF) == "True",
         labels=labels,
         networks=networks,
+        network_ids=tuple(i for i in network_ids if i),
         health=health_of(status),
         exit_code=exit_code_of(state, status),
         created=float(entry.get("Created") or 0),
@@ -76,86 +79,82 @@ async def observe(
     project: str,
     image_refs: list[str] | None = None,
     *,
-    external_networks: list[str] | None = None,
-    external_volumes: list[str] | None = None,
+    network_names: list[str] | None = None,
+    volume_names: list[str] | None = None,
 ) -> ObservedState:
-    """Everything the daemon holds for `project`, plus the given images and external resources."""
-    selector = L.project_filter(project)
-    found_containers: list[dict[str, Any]] = []
-    found_networks: list[dict[str, Any]] = []
-    found_volumes: list[dict[str, Any]] = []
-    found_images: list[dict[str, Any]] = []
-    found_ext_networks: list[dict[str, Any]] = []
-    found_ext_volumes: list[dict[str, Any]] = []
+    """Everything the daemon holds for `project` (found by our labels), plus the given images
+    and every network and volume of the given names, ours or not (a look-alike that someone
+    else created, an external one, or a duplicate that an older race left behind)."""
+    found: dict[str, list[dict[str, Any]]] = {}
 
-    async def fetch(into: list[dict[str, Any]], call: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
-        into.extend(await call())
+    async def fetch(kind: str, call: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
+        found[kind] = await call()
 
+    ours = L.resource_filter(project)
+    calls: dict[str, Callable[[], Awaitable[list[dict[str, Any]]]]] = {
+        "containers": lambda: api.list_containers(L.container_filter(project)),
+        "networks": lambda: api.list_networks(ours),
+        "volumes": lambda: api.list_volumes(ours),
+    }
+    if image_refs:
+        calls["images"] = lambda: api.list_images()
+    if network_names:
+        calls["named_networks"] = lambda: api.list_networks({"name": list(network_names)})
+    if volume_names:
+        calls["named_volumes"] = lambda: api.list_volumes({"name": list(volume_names)})
     try:
         with unwrapped():
             async with anyio.create_task_group() as tg:
-                tg.start_soon(fetch, found_containers, lambda: api.list_containers(selector))
-                tg.start_soon(fetch, found_networks, lambda: api.list_networks(selector))
-                tg.start_soon(fetch, found_volumes, lambda: api.list_volumes(selector))
-                if image_refs:
-                    tg.start_soon(fetch, found_images, lambda: api.list_images())
-                if external_networks:
-                    tg.start_soon(
-                        fetch, found_ext_networks, lambda: api.list_networks({"name": list(external_networks)})
-                    )
-                if external_volumes:
-                    tg.start_soon(fetch, found_ext_volumes, lambda: api.list_volumes({"name": list(external_volumes)}))
+                for kind, call in calls.items():
+                    tg.start_soon(fetch, kind, call)
     except docker.errors.APIError as exc:
         raise translate(exc, action=f"list the resources of project {project}") from exc
 
     containers = tuple(
         sorted(
-            (container_from_list(c) for c in found_containers),
+            (container_from_list(c) for c in found["containers"]),
             key=lambda c: (c.service, c.one_off, c.number, c.name),
         )
     )
-    networks = tuple(
-        ObservedNetwork(
-            id=str(n["Id"]),
-            name=str(n["Name"]),
-            key=(n.get("Labels") or {}).get(L.NETWORK, ""),
-            config_hash=(n.get("Labels") or {}).get(L.CONFIG_HASH, ""),
-            labels=dict(n.get("Labels") or {}),
-        )
-        for n in found_networks
-    )
-    volumes = tuple(
-        ObservedVolume(
-            name=str(v["Name"]),
-            key=(v.get("Labels") or {}).get(L.VOLUME, ""),
-            labels=dict(v.get("Labels") or {}),
-        )
-        for v in found_volumes
-    )
+    # The name filter matches substrings: keep exact names only.
+    named_networks = [n for n in found.get("named_networks", []) if n["Name"] in (network_names or [])]
+    named_volumes = [v for v in found.get("named_volumes", []) if v["Name"] in (volume_names or [])]
+    networks = {str(n["Id"]): _network(n) for n in [*found["networks"], *named_networks]}
+    volumes = {str(v["Name"]): _volume(v) for v in [*found["volumes"], *named_volumes]}
     images: dict[str, str | None] = {}
     if image_refs:
-        index = _image_index(found_images)
+        index = _image_index(found["images"])
         for ref in image_refs:
             images[ref] = index.get(_normalise_ref(ref)) or index.get(ref)
-    # The name filter matches substrings: keep exact names only.
-    ext_networks = frozenset(str(n["Name"]) for n in found_ext_networks if n["Name"] in (external_networks or []))
-    ext_volumes = frozenset(str(v["Name"]) for v in found_ext_volumes if v["Name"] in (external_volumes or []))
     return ObservedState(
         project=project,
         containers=containers,
-        networks=tuple(sorted(networks, key=lambda n: n.name)),
-        volumes=tuple(sorted(volumes, key=lambda v: v.name)),
+        networks=tuple(sorted(networks.values(), key=lambda n: (n.name, n.created, n.id))),
+        volumes=tuple(sorted(volumes.values(), key=lambda v: v.name)),
         images=images,
-        external_networks=ext_networks,
-        external_volumes=ext_volumes,
     )
+
+
+def _network(entry: dict[str, Any]) -> ObservedNetwork:
+    labels = dict(entry.get("Labels") or {})
+    return ObservedNetwork(
+        id=str(entry["Id"]),
+        name=str(entry["Name"]),
+        key=labels.get(L.NETWORK, ""),
+        config_hash=labels.get(L.CONFIG_HASH, ""),
+        labels=labels,
+        created=str(entry.get("Created") or ""),
+    )
+
+
+def _volume(entry: dict[str, Any]) -> ObservedVolume:
+    labels = dict(entry.get("Labels") or {})
+    return ObservedVolume(name=str(entry["Name"]), key=labels.get(L.VOLUME, ""), labels=labels)
 
 
 async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
-    """`observe` for a loaded stack: its images and its external networks/volumes included."""
-    from stack.plan.reconcile import external_names, image_references
+    """`observe` for a loaded stack: the images it runs and the networks and volumes it declares."""
+    from stack.plan.reconcile import declared_names, image_references
 
-    networks, volumes = external_names(project)
-    return await observe(
-        api, project.name, image_references(project), external_networks=networks, external_volumes=volumes
-    )
+    networks, volumes = declared_names(project)
+    return await observe(api, project.name, image_references(project), network_names=networks, volume_names=volumes)

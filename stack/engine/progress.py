@@ -29,6 +29,7 @@ class ProgressEvent:
     status: Status
     text: str = ""  # detail: the cause, a build line, an error message
     at: float = field(default_factory=time.monotonic)
+    name: str = ""  # the daemon name of a network or volume, when the plan knows it
 
 
 class ProgressSink(Protocol):

@@ -43,6 +43,12 @@ class ContainerState:
     health: str | None = None  # starting | healthy | unhealthy | None
     exit_code: int | None = None
     started: bool = False  # a start event (or a non-created state) was seen
+    deaths: int = 0  # exits seen (die events; an exited or restarting listing counts one)
+    # When it was last seen to start or run (anyio clock), and whether the daemon already said it
+    # has been up for a second or more: a process that dies right after its start must not pass
+    # for a running service (see stack.engine.readiness).
+    running_since: float | None = None
+    settled: bool = False
     from_events: set[str] = field(default_factory=set)  # fields set by events
 
 
@@ -63,7 +69,7 @@ class ContainerWatcher:
         watcher = cls(api, project)
         # Only the actions `apply` folds: healthcheck probes add three exec_* events each, which
         # the daemon then need not send nor we decode (health_status matches by prefix).
-        filters = {"type": "container", "label": [f"{L.PROJECT}={project}"], "event": list(WATCHED_ACTIONS)}
+        filters = {"type": "container", **L.container_filter(project), "event": list(WATCHED_ACTIONS)}
         with unwrapped():
             async with api.events(filters) as events, anyio.create_task_group() as tg:
                 tg.start_soon(watcher._consume, events)
@@ -101,6 +107,7 @@ class ContainerWatcher:
             st.name = attributes["name"]
         if action == "start":
             st.state, st.started, st.exit_code = "running", True, None
+            st.running_since, st.settled = anyio.current_time(), False
             # A (re)start resets health; the healthcheck reports again.
             if st.health is not None:
                 st.health = "starting"
@@ -108,6 +115,8 @@ class ContainerWatcher:
         elif action == "die":
             st.state = "exited"
             st.started = True
+            st.deaths += 1
+            st.running_since, st.settled = None, False
             try:
                 st.exit_code = int(attributes.get("exitCode", ""))
             except ValueError:
@@ -136,6 +145,12 @@ class ContainerWatcher:
             if "state" not in st.from_events:
                 st.state = seen.state
                 st.started = st.started or seen.state not in ("created", "")
+                if seen.state in ("exited", "restarting", "dead"):
+                    st.deaths = max(st.deaths, 1)
+                if seen.state == "running":
+                    status = str(entry.get("Status") or "")
+                    st.running_since = anyio.current_time()
+                    st.settled = status.startswith("Up ") and not status.startswith("Up Less than")
             if "exit_code" not in st.from_events:
                 st.exit_code = seen.exit_code
             if "health" not in st.from_events:
@@ -147,6 +162,64 @@ class ContainerWatcher:
     def next_change(self) -> anyio.Event:
         """The event set at the next state change (take it before checking: no lost wake-up)."""
         return self._changed
+
+
+class UnhealthyGrace:
+    """How long each unhealthy container has had to recover.
+
+    A container turns unhealthy after `retries` failed probes in a row; one passing probe makes
+    it healthy again, and the next probe comes one `interval` later and may take `timeout`.  So
+    a wait gives an unhealthy container one more probe (interval + timeout, read from the
+    container: the daemon's defaults are 30 s each), at least GRACE_FLOOR seconds, and fails
+    once that has passed: a recovery is still seen, and a service that stays unhealthy fails in
+    seconds instead of at the end of the whole wait.
+    """
+
+    GRACE_FLOOR = 2.0
+
+    def __init__(self, api: DockerAPI) -> None:
+        self.api = api
+        self.deadlines: dict[str, float] = {}  # container id -> when its grace ends (anyio clock)
+        self.graces: dict[str, float] = {}  # container id -> the grace it was given, in seconds
+
+    async def _grace_of(self, container: str) -> float:
+        try:
+            info = await self.api.inspect_container(container)
+        except docker.errors.APIError:
+            return self.GRACE_FLOOR
+        check = (info.get("Config") or {}).get("Healthcheck") or {}
+        interval = (check.get("Interval") or 30_000_000_000) / 1e9
+        timeout = (check.get("Timeout") or 30_000_000_000) / 1e9
+        return max(self.GRACE_FLOOR, interval + timeout)
+
+    async def update(self, states: list[ContainerState]) -> None:
+        """Start the clock of newly unhealthy containers; stop it for the ones that recovered."""
+        for s in states:
+            if s.state == "running" and s.health == "unhealthy":
+                if s.id not in self.deadlines:
+                    grace = await self._grace_of(s.id)
+                    self.graces[s.id] = grace
+                    self.deadlines[s.id] = anyio.current_time() + grace
+            else:
+                self.deadlines.pop(s.id, None)
+
+    def expired(self, states: list[ContainerState]) -> list[ContainerState]:
+        now = anyio.current_time()
+        return [s for s in states if self.deadlines.get(s.id, math.inf) <= now]
+
+    def next_deadline(self) -> float:
+        return min(self.deadlines.values(), default=math.inf)
+
+
+async def last_log_lines(api: DockerAPI, container: str, lines: int = 10) -> str:
+    """The end of a container's output, indented, for a failure message ("" when unavailable)."""
+    try:
+        raw = await api.call("container.logs", api.client.logs, container, tail=lines, stdout=True, stderr=True)
+    except docker.errors.APIError:
+        return ""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    kept = [line[:300] for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join("    " + line for line in kept)
 
 
 @dataclass(frozen=True)
@@ -201,7 +274,7 @@ def _check(spec: WaitSpec, states: list[ContainerState]) -> StackError | bool:
     return StackError(f"unknown depends_on condition {cond!r} for service {spec.service}")
 
 
-async def _failure_detail(api: DockerAPI, states: list[ContainerState]) -> str:
+async def failure_detail(api: DockerAPI, states: list[ContainerState]) -> str:
     """The last healthcheck output and exit code, from one inspect per container at failure time."""
     parts = []
     for s in states:
@@ -239,7 +312,7 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
             hint=f"add a `healthcheck:` to service {spec.service}, or use condition service_started",
         )
     api = watcher.api
-    filters = {"label": [f"{L.PROJECT}={watcher.project}", f"{L.SERVICE}={spec.service}", f"{L.ONEOFF}=False"]}
+    filters = L.container_filter(watcher.project, oneoff=False, service=spec.service)
     try:
         listed = await api.list_containers(filters)
     except docker.errors.APIError as exc:
@@ -261,10 +334,21 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
         )
     timeout = spec.timeout if spec.timeout is not None else DEFAULT_WAIT_TIMEOUT
     last_told = ""
+    grace = UnhealthyGrace(api)
     with anyio.move_on_after(timeout if timeout > 0 else math.inf) as scope:
         while True:
             changed = watcher.next_change()
             states = current()
+            if spec.condition == "service_healthy":
+                await grace.update(states)
+                for s in grace.expired(states):
+                    who = f"service {spec.dependent} " if spec.dependent else ""
+                    raise HealthcheckFailedError(
+                        f"{who}depends on {spec.service} being healthy, but container {s.name} is unhealthy"
+                        f" and did not recover within {grace.graces[s.id]:g}s (one more probe):"
+                        f" {await failure_detail(api, [s])}",
+                        hint=f"see `stack logs {spec.service}` and the service's healthcheck",
+                    )
             if spec.report is not None:
                 told = ", ".join(f"{s.name}: {s.health or s.state or 'unknown'}" for s in states)
                 if told != last_told:
@@ -274,14 +358,16 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
             if verdict is True:
                 return True
             if isinstance(verdict, StackError):
-                detail = await _failure_detail(api, current())
+                detail = await failure_detail(api, current())
                 if detail:
                     verdict.message += f" ({detail})"
                     verdict.args = (verdict.message,)
                 raise verdict
-            await changed.wait()
+            # Woken by the next state change, or when an unhealthy container's grace ends.
+            with anyio.move_on_after(max(0.0, grace.next_deadline() - anyio.current_time())):
+                await changed.wait()
     assert scope.cancelled_caught
-    detail = await _failure_detail(api, current())
+    detail = await failure_detail(api, current())
     who = f"service {spec.dependent}: " if spec.dependent else ""
     cls = HealthcheckFailedError if spec.condition == "service_healthy" else WaitTimeoutError
     raise cls(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
     from stack.plan.options import DownOptions, UpOptions
     from stack.plan.plan import Node, Op, Plan
-    from stack.plan.reconcile import external_names, image_references, plan_down, plan_images, plan_up
+    from stack.plan.reconcile import declared_names, image_references, plan_down, plan_images, plan_up
 
 _EXPORTS = {
     "ServiceGraph": "stack.plan.graph",
@@ -34,7 +34,7 @@ _EXPORTS = {
     "Node": "stack.plan.plan",
     "Op": "stack.plan.plan",
     "Plan": "stack.plan.plan",
-    "external_names": "stack.plan.reconcile",
+    "declared_names": "stack.plan.reconcile",
     "image_references": "stack.plan.reconcile",
     "plan_down": "stack.plan.reconcile",
     "plan_images": "stack.plan.reconcile",
@@ -52,7 +52,7 @@ __all__ = [
     "Plan",
     "ServiceGraph",
     "UpOptions",
-    "external_names",
+    "declared_names",
     "image_references",
     "network_config_hash",
     "plan_down",

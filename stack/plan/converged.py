@@ -9,7 +9,8 @@ when the daemon holds exactly what the planner would leave alone:
   healthy when they report health and `need_healthy`), created from the same canonical
   definition (spec-digest label) and the image id its reference has now;
 - no other non-one-off container of the project exists (orphans, disabled services);
-- every network is ours with the same definition; every named volume is ours and exists.
+- every network is ours with the same definition, and no two of ours share a name; every named
+  volume is ours and exists.
 
 Anything else returns False and the full planner (the authority) decides.  A False is never
 wrong, only slower.
@@ -118,6 +119,8 @@ def is_converged(
             return False
 
     ours_networks = {str(n.get("Name")): n for n in networks}
+    if len(ours_networks) != len(networks):
+        return False  # two of our networks share a name (an older race): the planner repairs that
     for key, network in declared_networks.items():
         if (network or {}).get("external"):
             continue

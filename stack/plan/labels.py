@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 PREFIX = "dev.stack."
 
-PROJECT = PREFIX + "project"
+# What makes a container ours: stack sets it when it creates a container and never puts it on an
+# image, so a container that someone starts from one of our images (`docker run app:local`) does
+# not inherit it and is never listed, stopped or removed by stack.  Every container lookup
+# (lists, event filters, ownership checks) goes through `container_filter`/`is_our_container`.
+CONTAINER_OF = PREFIX + "container-of"  # value: the project
+PROJECT = PREFIX + "project"  # on containers, networks and volumes; alone it proves nothing for a container
 SERVICE = PREFIX + "service"
 NUMBER = PREFIX + "number"
 CONFIG_HASH = PREFIX + "config-hash"
@@ -27,6 +32,16 @@ NETWORK = PREFIX + "network"  # the stack-file key of a network
 VOLUME = PREFIX + "volume"  # the stack-file key of a volume
 IMAGE = PREFIX + "image"  # the image reference the service asked for
 SPEC_DIGEST = PREFIX + "spec-digest"  # fingerprint of the canonical definition (see spec.digest)
+# Images built by stack say what they were built for, under names that decide nothing.
+BUILT_FOR_PROJECT = PREFIX + "built-for.project"
+BUILT_FOR_SERVICE = PREFIX + "built-for.service"
+# Anonymous volumes a container took over from the container it replaced (a recreate): the daemon
+# does not count them as the new container's own, so `down -v`/`rm -v` remove them by this list.
+INHERITED_VOLUMES = PREFIX + "inherited-volumes"
+# The project lock (stack.engine.lock): volumes that carry these are never a project's volumes.
+LOCK = PREFIX + "lock"  # value: the project
+LOCK_HOLDER = PREFIX + "lock.holder"  # who holds it (JSON, see stack.engine.lock.Holder)
+LOCK_BEAT = PREFIX + "lock.beat"  # a holder's heartbeat volume; value: the holder's token
 # The services a container's service needs (comma separated), so that `down` without the
 # stack file still stops dependents before their dependencies (Compose does the same).
 DEPENDS_ON = PREFIX + "depends-on"
@@ -55,6 +70,7 @@ def container_labels(
         image = service_image(project.name, service, definition)
     labels.update(
         {
+            CONTAINER_OF: project.name,
             PROJECT: project.name,
             SERVICE: service,
             NUMBER: str(number),
@@ -96,14 +112,35 @@ def volume_labels(project: str, key: str, own: dict[str, str] | None = None) -> 
     return labels
 
 
-def project_filter(project: str, *, oneoff: bool | None = None) -> dict[str, list[str]]:
-    """Engine API list filter selecting what belongs to `project` (optionally by one-off flag)."""
-    wanted = [f"{PROJECT}={project}"]
+def build_labels(project: str, service: str) -> dict[str, str]:
+    """Labels of an image built for a service: informative only, never read as ownership."""
+    return {BUILT_FOR_PROJECT: project, BUILT_FOR_SERVICE: service}
+
+
+def container_filter(
+    project: str | None, *, oneoff: bool | None = None, service: str | None = None
+) -> dict[str, list[str]]:
+    """Engine API filter (container lists and events) selecting our containers of `project`
+    (of every project when None), optionally by one-off flag and service."""
+    wanted = [f"{CONTAINER_OF}={project}" if project is not None else CONTAINER_OF]
     if oneoff is not None:
         wanted.append(f"{ONEOFF}={_bool(oneoff)}")
+    if service is not None:
+        wanted.append(f"{SERVICE}={service}")
     return {"label": wanted}
 
 
+def resource_filter(project: str) -> dict[str, list[str]]:
+    """Engine API list filter selecting the networks and volumes of `project`."""
+    return {"label": [f"{PROJECT}={project}"]}
+
+
+def is_our_container(labels: dict[str, str], project: str) -> bool:
+    """Whether a container carrying `labels` was created by stack for `project`."""
+    return labels.get(CONTAINER_OF) == project
+
+
 def is_owned(labels: dict[str, str], project: str) -> bool:
-    """Whether a resource carrying `labels` belongs to `project`."""
+    """Whether a network or volume carrying `labels` was created by stack for `project` (images
+    never hand labels to networks and volumes, so the project label is proof enough there)."""
     return labels.get(PROJECT) == project

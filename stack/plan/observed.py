@@ -20,6 +20,7 @@ class ObservedContainer:
     one_off: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     networks: tuple[str, ...] = ()  # full network names the container is attached to
+    network_ids: tuple[str, ...] = ()  # ... and their ids (names can be ambiguous: duplicates)
     health: str | None = None  # healthy | unhealthy | starting | None (no healthcheck)
     exit_code: int | None = None
     created: float = 0.0  # unix time
@@ -36,6 +37,7 @@ class ObservedNetwork:
     key: str  # the key in the stack file ("default"), from our label
     config_hash: str  # hash of the network's configuration, from our label
     labels: dict[str, str] = field(default_factory=dict)
+    created: str = ""  # the daemon's RFC 3339 timestamp (orders duplicates: the oldest is kept)
     # id -> name of every container attached (ours or not), when the engine inspected the
     # network; empty when unknown.  A changed network is only recreated when none is foreign.
     attached_containers: dict[str, str] = field(default_factory=dict)
@@ -52,13 +54,16 @@ class ObservedVolume:
 class ObservedState:
     project: str
     containers: tuple[ObservedContainer, ...] = ()
+    # Ours (by label), and every network/volume named as the stack declares one, ours or not
+    # (external ones, look-alikes someone else created, duplicates of ours): see `L.is_owned`.
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     # image reference -> image id, for the images the stack's services name (None: absent)
     images: dict[str, str | None] = field(default_factory=dict)
-    # external networks/volumes that exist on the daemon (by full name)
-    external_networks: frozenset[str] = frozenset()
-    external_volumes: frozenset[str] = frozenset()
+
+    def networks_named(self, name: str) -> list[ObservedNetwork]:
+        """Every network of that name (the daemon allows several), oldest first."""
+        return sorted((n for n in self.networks if n.name == name), key=lambda n: (n.created, n.id))
 
     def service_containers(self, service: str, *, one_off: bool = False) -> list[ObservedContainer]:
         """The service's containers, ordered by replica number."""

@@ -35,8 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stack.errors import ResourceNotFoundError, StackError, StackFileError, UsageError
+from stack.errors import ResourceConflictError, ResourceNotFoundError, StackError, StackFileError, UsageError
 from stack.plan import labels as L
+from stack.plan.expectations import healthcheck_state
 from stack.plan.graph import ServiceGraph, volumes_from
 from stack.plan.hash import network_config_hash, service_config_hash
 from stack.plan.naming import (
@@ -58,7 +59,7 @@ _HEALTH_TIMEOUT = 30.0
 _HEALTH_RETRIES = 3
 
 __all__ = [
-    "external_names",
+    "declared_names",
     "image_references",
     "plan_down",
     "plan_images",
@@ -96,10 +97,12 @@ def image_references(project: Project) -> list[str]:
     return sorted({service_image(project.name, name, svc) for name, svc in services.items()})
 
 
-def external_names(project: Project) -> tuple[list[str], list[str]]:
-    """Daemon names of the external networks and volumes the project declares."""
-    nets = [network_name(project.name, k, n) for k, n in sorted(project.networks.items()) if n.external]
-    vols = [volume_name(project.name, k, v) for k, v in sorted(project.volumes.items()) if v.external]
+def declared_names(project: Project) -> tuple[list[str], list[str]]:
+    """Daemon names of the networks (the implicit `default` too) and volumes the project
+    declares, external or not: `observe` looks them up by name, to find what is not ours."""
+    networks = {"default": Network(), **project.networks}
+    nets = sorted({network_name(project.name, k, n) for k, n in networks.items()})
+    vols = sorted({volume_name(project.name, k, v) for k, v in project.volumes.items()})
     return nets, vols
 
 
@@ -124,7 +127,7 @@ def _seconds(text: str | None, default: float) -> float:
 def _health_bound(service: Service) -> float | None:
     """How long a healthy-wait can take before the daemon must have decided (None: no check)."""
     check = service.healthcheck
-    if check is None or check.disable or (check.test and check.test[0] == "NONE"):
+    if check is None or not healthcheck_state(service):
         return None
     interval = _seconds(check.interval, _HEALTH_INTERVAL)
     timeout = _seconds(check.timeout, _HEALTH_TIMEOUT)
@@ -162,6 +165,9 @@ class _UpPlanner:
         self.released: dict[str, list[int]] = {}
         self.stopped: set[str] = set()
         self.network_nodes: dict[str, int] = {}  # network key -> CreateNetwork node
+        self.network_refs: dict[str, str] = {}  # network key -> id of the existing network used
+        self.moved: set[tuple[str, str]] = set()  # (container id, network key) moved off a duplicate
+        self.merged: dict[str, list[int]] = {}  # network key -> removals of its duplicates
         # container id -> (network key, DisconnectNetwork node) for networks recreated under it
         self.disconnected: dict[str, list[tuple[str, int]]] = {}
         self.was_running: set[str] = set()  # containers stopped only because a network is recreated
@@ -240,36 +246,115 @@ class _UpPlanner:
                 keys.update(service_networks(self.project.services[name]))
         return sorted(keys)
 
-    def _observed_network(self, name: str) -> ObservedNetwork | None:
-        return next((n for n in self.observed.networks if n.name == name), None)
-
     def _networks(self) -> None:
+        """Each network the services of this `up` join: create it, reuse it, recreate it when its
+        configuration changed, and repair duplicates of ours that an older race left behind."""
         for key in self._scope_network_keys():
             network = self._network(key)
             name = network_name(self.project.name, key, network)
-            if network.external:
-                if name not in self.observed.external_networks:
+            found = self.observed.networks_named(name)
+            ours = [n for n in found if L.is_owned(n.labels, self.project.name)]
+            others = [n for n in found if n not in ours]
+            if network.external or not ours:
+                if network.external and not found:
                     raise ResourceNotFoundError(
                         f"network {name} is declared as external (networks.{key}) but does not exist",
                         hint=f"create it first (docker network create {name}) or remove `external: true`",
                     )
-                continue
-            found = self._observed_network(name)
-            config_hash = network_config_hash(network)
-            if found is None:
+                if len(found) > 1:
+                    raise ResourceConflictError(
+                        f"{len(found)} networks are named {name} (networks.{key}) and stack did not create them;"
+                        " it cannot tell which one to use",
+                        hint=f"remove the extra ones (docker network ls --filter name={name}; docker network rm ID)",
+                    )
+                if found:
+                    self.network_refs[key] = found[0].id
+                    if not network.external:
+                        self.plan.warnings.append(
+                            f"network {name} exists but stack did not create it for project {self.project.name}:"
+                            " using it as it is, and `down` leaves it (declare it `external: true` to say so)"
+                        )
+                    continue
+                config_hash = network_config_hash(network)
                 self.network_nodes[key] = self._create_network(key, name, network, config_hash, [], "missing")
-            elif not L.is_owned(found.labels, self.project.name):
+                continue
+            # Ours, perhaps more than once: keep the copy most of our containers use (else the
+            # oldest), move the others' containers onto it, and remove them by id.
+            keeper = max(ours, key=lambda n: (self._users(n), -ours.index(n)))
+            self.network_refs[key] = keeper.id
+            for duplicate in ours:
+                if duplicate is not keeper:
+                    self._merge_duplicate(key, duplicate, keeper)
+            if others:
                 self.plan.warnings.append(
-                    f"network {name} exists but was not created by stack for project {self.project.name}; "
-                    "using it as it is (set `external: true` to make that explicit)"
+                    f"network {name}: {len(others)} other network(s) of that name exist that stack did not create;"
+                    " stack uses its own (by id) and leaves them"
                 )
-            elif found.config_hash and found.config_hash != config_hash:
+            config_hash = network_config_hash(network)
+            if keeper.config_hash and keeper.config_hash != config_hash:
                 if self.options.no_recreate:
                     self.plan.warnings.append(
                         f"network {name} has changed configuration; not recreated because of --no-recreate"
                     )
                     continue
-                self._recreate_network(key, name, network, config_hash, found)
+                self._recreate_network(key, name, network, config_hash, keeper)
+
+    def _users(self, network: ObservedNetwork) -> int:
+        return sum(network.id in c.network_ids for c in self.observed.containers)
+
+    def _merge_duplicate(self, key: str, duplicate: ObservedNetwork, keeper: ObservedNetwork) -> None:
+        """Move our containers from a duplicate of network `key` onto the kept copy; remove it."""
+        cause = f"duplicate of network {duplicate.name} ({duplicate.id[:12]}), merged into {keeper.id[:12]}"
+        released: list[int] = []
+        for container in self._sorted_containers(self.observed.containers):
+            if duplicate.id not in container.network_ids:
+                continue
+            disconnect = self.plan.add(
+                Op.DISCONNECT_NETWORK,
+                self._resource(container),
+                cause,
+                service=container.service,
+                number=container.number,
+                container=container.name,
+                container_id=container.id,
+                network=duplicate.id,
+                network_key=key,
+            )
+            nodes = [disconnect.id]
+            if keeper.id not in container.network_ids:
+                connect = self.plan.add(
+                    Op.CONNECT_NETWORK,
+                    self._resource(container),
+                    cause,
+                    [disconnect.id],
+                    service=container.service,
+                    number=container.number,
+                    container=container.name,
+                    container_id=container.id,
+                    network=keeper.id,
+                    network_key=key,
+                )
+                nodes.append(connect.id)
+            # A removal of this container (recreate, scale down) comes after its move.
+            self.released.setdefault(container.id, []).extend(nodes)
+            self.moved.add((container.id, key))
+            released.append(disconnect.id)
+        removal = self.plan.add(
+            Op.REMOVE_NETWORK, f"network:{key}", cause, released, key=key, name=duplicate.name, id=duplicate.id
+        )
+        self.merged.setdefault(key, []).append(removal.id)
+
+    def _network_ref(self, key: str) -> str:
+        """How plan nodes name network `key` to the daemon: by id when it exists (a name may be
+        ambiguous), by name when this plan creates it."""
+        return self.network_refs.get(key) or network_name(self.project.name, key, self._network(key))
+
+    def _joined(self, container: ObservedContainer, key: str) -> bool:
+        """Whether `container` is attached to network `key` (the copy this plan uses)."""
+        ref = self.network_refs.get(key)
+        if ref is not None:
+            return ref in container.network_ids or (container.id, key) in self.moved
+        return network_name(self.project.name, key, self._network(key)) in container.networks
 
     def _create_network(
         self, key: str, name: str, network: Network, config_hash: str, deps: list[int], cause: str
@@ -306,7 +391,7 @@ class _UpPlanner:
             )
         cause = f"network {key} config changed"
         disconnects: list[int] = []
-        attached = [c for c in self._sorted_containers(self.observed.containers) if name in c.networks]
+        attached = [c for c in self._sorted_containers(self.observed.containers) if found.id in c.network_ids]
         for container in attached:
             was_running = container.running and container.id not in self.stopped
             stop = self._stop(container, cause)
@@ -319,7 +404,7 @@ class _UpPlanner:
                 container_id=container.id,
                 service=container.service,
                 number=container.number,
-                network=name,
+                network=found.id,
                 network_key=key,
             )
             self.released.setdefault(container.id, []).append(node.id)
@@ -330,7 +415,11 @@ class _UpPlanner:
         removed = self.plan.add(
             Op.REMOVE_NETWORK, f"network:{key}", cause, disconnects, key=key, name=name, id=found.id
         )
-        self.network_nodes[key] = self._create_network(key, name, network, config_hash, [removed.id], cause)
+        # The new copy is named, not yet known by id: create it once no other copy holds the name.
+        self.network_nodes[key] = self._create_network(
+            key, name, network, config_hash, [removed.id, *self.merged.get(key, [])], cause
+        )
+        self.network_refs.pop(key, None)
         # Containers no service of this `up` takes care of go back as they were: reconnected,
         # and started again if they were running.  The services of this `up` reconnect theirs.
         for container in attached:
@@ -371,7 +460,7 @@ class _UpPlanner:
                 number=container.number,
                 container=name or container.name,
                 container_id=container.id,
-                network=network_name(self.project.name, key, self._network(key)),
+                network=self._network_ref(key),
                 network_key=key,
             )
             nodes.append(node.id)
@@ -385,14 +474,14 @@ class _UpPlanner:
         for key in sorted(keys):
             volume: Volume = self.project.volumes[key]
             name = volume_name(self.project.name, key, volume)
+            found: ObservedVolume | None = next((v for v in self.observed.volumes if v.name == name), None)
             if volume.external:
-                if name not in self.observed.external_volumes:
+                if found is None:
                     raise ResourceNotFoundError(
                         f"volume {name} is declared as external (volumes.{key}) but does not exist",
                         hint=f"create it first (docker volume create {name}) or remove `external: true`",
                     )
                 continue
-            found: ObservedVolume | None = next((v for v in self.observed.volumes if v.name == name), None)
             if found is None:
                 node = self.plan.add(
                     Op.CREATE_VOLUME,
@@ -407,8 +496,8 @@ class _UpPlanner:
                 self.volume_nodes[key] = node.id
             elif not L.is_owned(found.labels, self.project.name):
                 self.plan.warnings.append(
-                    f"volume {name} already exists but was not created by stack for project "
-                    f"{self.project.name}; using it (set `external: true` to make that explicit)"
+                    f"volume {name} exists but stack did not create it for project {self.project.name}:"
+                    " using it as it is, and `down -v` leaves it (declare it `external: true` to say so)"
                 )
 
     # ---- images ------------------------------------------------------------------------------
@@ -446,7 +535,7 @@ class _UpPlanner:
                 continue
             args: dict[str, Any] = {"image": ref, "service": name}
             if op is Op.BUILD_IMAGE:
-                args["labels"] = {L.PROJECT: self.project.name, L.SERVICE: name}
+                args["labels"] = L.build_labels(self.project.name, name)
             node = self.plan.add(op, f"image:{ref}", cause, **args)
             self.image_nodes[ref] = node.id
             self.rebuilt[ref] = "image rebuilt" if op is Op.BUILD_IMAGE else "image pulled"
@@ -624,9 +713,7 @@ class _UpPlanner:
         config_hash: str,
         ref: str,
     ) -> dict[str, Any]:
-        networks = [
-            {"key": k, "name": network_name(self.project.name, k, self._network(k))} for k in service_networks(svc)
-        ]
+        networks = [{"key": k, "name": self._network_ref(k)} for k in service_networks(svc)]
         volumes = {
             k: volume_name(self.project.name, k, self.project.volumes[k])
             for k in service_volume_keys(self.project, svc)
@@ -677,7 +764,7 @@ class _UpPlanner:
                 service=name,
                 number=number,
                 container=container,
-                network=network_name(self.project.name, key, self._network(key)),
+                network=self._network_ref(key),
                 network_key=key,
             )
             nodes.append(node.id)
@@ -763,8 +850,7 @@ class _UpPlanner:
         left unconnected by an interrupted recreate)."""
         nodes: list[int] = []
         for key in service_networks(svc):
-            network = network_name(self.project.name, key, self._network(key))
-            if network in container.networks:
+            if self._joined(container, key):
                 continue
             node = self.plan.add(
                 Op.CONNECT_NETWORK,
@@ -775,7 +861,7 @@ class _UpPlanner:
                 number=container.number,
                 container=current_name,
                 container_id=container.id,
-                network=network,
+                network=self._network_ref(key),
                 network_key=key,
             )
             nodes.append(node.id)
@@ -1015,6 +1101,18 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
         )
 
     if options.remove_volumes:
+        # Anonymous volumes a container took over in a recreate are mounted by name: the daemon
+        # does not remove them with the container, so they are removed here, once unused.
+        inherited = sorted({v for c in containers for v in c.labels.get(L.INHERITED_VOLUMES, "").split(",") if v})
+        for anonymous in inherited:
+            plan.add(
+                Op.REMOVE_VOLUME,
+                f"volume:{anonymous}",
+                "down -v (anonymous, carried over by a recreate)",
+                removals,
+                name=anonymous,
+                if_unused=True,
+            )
         for volume in sorted(observed.volumes, key=lambda v: v.name):
             if not L.is_owned(volume.labels, name):
                 continue

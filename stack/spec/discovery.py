@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from stack.errors import NoStackFileError, UsageError
+from stack.spec.limits import clip
 
 __all__ = [
     "DEFAULT_FILENAMES",
@@ -65,8 +66,10 @@ def find_stack_files(
             break
         directory = parent
     raise NoStackFileError(
-        f"no stack file found in {cwd} or any parent directory (looked for {', '.join(DEFAULT_FILENAMES)})",
-        hint="create stack.yaml there, or name files with -f FILE or STACK_FILE",
+        f"no configuration file provided: not found in {cwd} or any parent directory"
+        f" (looked for {', '.join(DEFAULT_FILENAMES)})",
+        hint="create stack.yaml there, or name files with -f FILE or STACK_FILE; commands that act on what"
+        " exists (ps, logs, down, ...) also work with -p PROJECT",
     )
 
 
@@ -105,7 +108,7 @@ def validate_project_name(name: str) -> str:
     """An explicit `-p` name must already be valid; it is never silently changed."""
     if not _VALID_NAME.fullmatch(name):
         raise UsageError(
-            f"invalid project name {name!r}: use only lowercase letters, digits, '-' and '_', "
+            f"invalid project name {clip(name)}: use only lowercase letters, digits, '-' and '_', "
             "starting with a letter or digit",
             hint=f"try -p {normalize_project_name(name) or 'myproject'}",
         )

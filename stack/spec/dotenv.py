@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from stack.errors import Location, StackFileError
 from stack.spec.interpolation import InterpolationError, Lookup, substitute
+from stack.spec.limits import clip
 
 __all__ = ["parse_dotenv", "read_env_files"]
 
@@ -85,7 +86,7 @@ def parse_dotenv(
         rest = line[k:].lstrip()
         if not key:
             raise StackFileError(
-                f"invalid line {lines[i - 1].strip()!r}: expected KEY=VALUE",
+                f"invalid line {clip(lines[i - 1].strip())}: expected KEY=VALUE",
                 location=Location(file, lineno),
                 hint="variable names are letters, digits, _ . - (comments start with #)",
             )
@@ -97,7 +98,7 @@ def parse_dotenv(
             continue
         if rest[0] not in "=:":
             raise StackFileError(
-                f"invalid line {lines[i - 1].strip()!r}: expected '=' after {key!r}",
+                f"invalid line {clip(lines[i - 1].strip())}: expected '=' after {clip(key)}",
                 location=Location(file, lineno),
             )
         raw = rest[1:].lstrip(" \t")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stack.errors import DependencyCycleError
+from stack.spec.limits import MAX_DEPTH, clip, listing
 from stack.spec.merge import deep_copy, merge
 from stack.spec.sourcemap import KeyPath, SourceMap, format_path
 from stack.spec.yamlpos import Tag
@@ -81,6 +82,10 @@ class ExtendsResolver:
                 hint="a service cannot extend itself, directly or through others",
             )
         ext_path: KeyPath = ("services", name, "extends")
+        if len(chain) >= MAX_DEPTH:  # each link is a recursive call
+            raise loaded.smap.error(
+                ext_path, f"a chain of extends is longer than {MAX_DEPTH} services", "extend fewer services in a row"
+            )
         spec = service["extends"]
         if isinstance(spec, str):
             spec = {"service": spec}
@@ -98,7 +103,7 @@ class ExtendsResolver:
             if not os.path.isfile(base_path):
                 raise loaded.smap.error(
                     (*ext_path, "file"),
-                    f"extends.file {other!r} not found (looked for {base_path})",
+                    f"extends.file {clip(other)} not found (looked for {base_path})",
                     "the path is relative to the project directory (or to the file reached through extends)",
                 )
             base_file = self._file(base_path)
@@ -107,9 +112,9 @@ class ExtendsResolver:
         base_services = base_file.data.get("services") or {}
         if base_name not in base_services:
             where = "" if base_file is loaded else f" in {base_file.file}"
-            hint = f"defined services: {', '.join(sorted(base_services))}" if base_services else None
+            hint = f"defined services: {listing(sorted(base_services))}" if base_services else None
             raise loaded.smap.error(
-                (*ext_path, "service"), f"cannot extend service {base_name!r}: it is not defined{where}", hint
+                (*ext_path, "service"), f"cannot extend service {clip(base_name)}: it is not defined{where}", hint
             )
         base = self._resolve(base_file, base_name, [*chain, key])
         own = {k: v for k, v in service.items() if k != "extends"}

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from stack.spec.limits import clip
 from stack.spec.sourcemap import KeyPath, SourceMap
 
 __all__ = ["RESOURCE_KINDS", "IncludeSpec", "add_included", "parse_includes"]
@@ -58,7 +59,7 @@ def parse_includes(value: Any, base_dir: str, smap: SourceMap) -> list[IncludeSp
         if unknown:
             raise smap.error(
                 (*path, unknown[0]),
-                f"unknown include key {unknown[0]!r}",
+                f"unknown include key {clip(unknown[0])}",
                 "accepted keys: path, project_directory, env_file",
             )
         if "path" not in entry:

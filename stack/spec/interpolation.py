@@ -13,9 +13,11 @@ Defaults, alternatives and error texts are themselves interpolated, so nesting
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from stack.spec.limits import MAX_DEPTH, clip, shorten
 from stack.spec.sourcemap import KeyPath, SourceMap
 
 __all__ = ["InterpolationError", "Lookup", "interpolate", "substitute", "unset_warning"]
@@ -24,7 +26,8 @@ Lookup = Callable[[str], str | None]
 Warn = Callable[[str], None]
 
 _NAME_START = frozenset("_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_NAME_CHARS = _NAME_START | frozenset("0123456789")
+_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_BRACE = re.compile(r"[{}]")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
@@ -34,101 +37,113 @@ class InterpolationError(ValueError):
 
 def unset_warning(name: str) -> str:
     """The warning Compose prints for an unset variable used without a default."""
-    return f'The "{name}" variable is not set. Defaulting to a blank string.'
+    return f'The "{shorten(name)}" variable is not set. Defaulting to a blank string.'
 
 
 def substitute(text: str, lookup: Lookup, warn: Warn) -> str:
     """Interpolate one string; raises InterpolationError."""
     if "$" not in text:
         return text
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        j = text.find("$", i)
-        if j < 0:
-            out.append(text[i:])
-            break
-        out.append(text[i:j])
-        if j + 1 >= n:
-            out.append("$")
-            break
-        nxt = text[j + 1]
-        if nxt == "$":
-            out.append("$")
-            i = j + 2
-        elif nxt == "{":
-            value, i = _braced(text, j, lookup, warn)
-            out.append(value)
-        elif nxt in _NAME_START:
-            k = j + 2
-            while k < n and text[k] in _NAME_CHARS:
-                k += 1
-            out.append(_value_of(text[j + 1 : k], lookup, warn))
-            i = k
-        else:
-            out.append("$")
-            i = j + 1
-    return "".join(out)
+    return _Template(text, lookup, warn).render(0, len(text), 0)
 
 
-def _value_of(name: str, lookup: Lookup, warn: Warn) -> str:
-    value = lookup(name)
-    if value is None:
-        warn(name)
-        return ""
-    return value
+class _Template:
+    """One string being interpolated: nested defaults are read in place, by index range, so
+    the cost stays linear in the string's length however deep they nest."""
 
+    def __init__(self, text: str, lookup: Lookup, warn: Warn) -> None:
+        self.text = text
+        self.lookup = lookup
+        self.warn = warn
+        self._closing: dict[int, int] | None = None
 
-def _braced(text: str, start: int, lookup: Lookup, warn: Warn) -> tuple[str, int]:
-    """Evaluate the `${...}` starting at `start`; return its value and the index after `}`."""
-    n = len(text)
-    k = start + 2
-    if k >= n or text[k] not in _NAME_START:
-        raise InterpolationError(f"invalid interpolation format in {text!r}: a name must follow '${{'")
-    while k < n and text[k] in _NAME_CHARS:
-        k += 1
-    name = text[start + 2 : k]
-    if k >= n:
-        raise InterpolationError(f"invalid interpolation format in {text!r}: missing '}}'")
-    if text[k] == "}":
-        return _value_of(name, lookup, warn), k + 1
-    op = next((o for o in _OPERATORS if text.startswith(o, k)), None)
-    if op is None:
-        raise InterpolationError(
-            f"invalid interpolation format in {text!r}: unexpected {text[k]!r} after '${{{name}'",
-        )
-    # The argument runs to the matching '}', counting nested braces.
-    arg_start = k + len(op)
-    depth = 1
-    m = arg_start
-    while m < n:
-        c = text[m]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
+    def fail(self, why: str) -> InterpolationError:
+        return InterpolationError(f"invalid interpolation format in {clip(self.text)}: {why}")
+
+    def closing(self, index: int) -> int:
+        """The index of the `}` matching the `{` at `index`, or -1 (braces paired once)."""
+        if self._closing is None:
+            self._closing = {}
+            opened: list[int] = []
+            for m in _BRACE.finditer(self.text):
+                if m.group() == "{":
+                    opened.append(m.start())
+                elif opened:
+                    self._closing[opened.pop()] = m.start()
+        return self._closing.get(index, -1)
+
+    def render(self, i: int, end: int, depth: int) -> str:
+        """The value of `text[i:end]`."""
+        text = self.text
+        out: list[str] = []
+        while i < end:
+            j = text.find("$", i, end)
+            if j < 0:
+                out.append(text[i:end])
                 break
-        m += 1
-    if depth:
-        raise InterpolationError(f"invalid interpolation format in {text!r}: missing '}}'")
-    arg = text[arg_start:m]
-    end = m + 1
-    value = lookup(name)
-    colon = op[0] == ":"
-    kind = op[-1]
-    absent = value is None or (colon and value == "")
-    if kind == "-":
-        return (substitute(arg, lookup, warn) if absent else value or ""), end
-    if kind == "+":
-        return ("" if absent else substitute(arg, lookup, warn)), end
-    # kind == "?"
-    if absent:
-        message = substitute(arg, lookup, warn)
-        detail = f": {message}" if message else ""
-        raise InterpolationError(f"required variable {name} is missing a value{detail}")
-    return value or "", end
+            out.append(text[i:j])
+            if j + 1 >= end:
+                out.append("$")
+                break
+            nxt = text[j + 1]
+            if nxt == "$":
+                out.append("$")
+                i = j + 2
+            elif nxt == "{":
+                value, i = self.braced(j, end, depth)
+                out.append(value)
+            elif nxt in _NAME_START:
+                m = _NAME.match(text, j + 1, end)
+                assert m is not None
+                out.append(self.value_of(m.group()))
+                i = m.end()
+            else:
+                out.append("$")
+                i = j + 1
+        return "".join(out)
+
+    def value_of(self, name: str) -> str:
+        value = self.lookup(name)
+        if value is None:
+            self.warn(name)
+            return ""
+        return value
+
+    def braced(self, start: int, end: int, depth: int) -> tuple[str, int]:
+        """Evaluate the `${...}` starting at `start`; return its value and the index after `}`."""
+        text = self.text
+        m = _NAME.match(text, start + 2, end)
+        if m is None:
+            raise self.fail("a name must follow '${'")
+        name, k = m.group(), m.end()
+        if k >= end:
+            raise self.fail("missing '}'")
+        if text[k] == "}":
+            return self.value_of(name), k + 1
+        op = next((o for o in _OPERATORS if text.startswith(o, k, end)), None)
+        if op is None:
+            raise self.fail(f"unexpected {text[k]!r} after '${{{shorten(name)}'")
+        # The argument runs to the matching '}', counting nested braces.
+        close = self.closing(start + 1)
+        if close < 0 or close >= end:
+            raise self.fail("missing '}'")
+        if depth >= MAX_DEPTH:
+            raise InterpolationError(f"interpolation nested more than {MAX_DEPTH} levels deep in {clip(text)}")
+        arg_start = k + len(op)
+        value = self.lookup(name)
+        colon = op[0] == ":"
+        kind = op[-1]
+        absent = value is None or (colon and value == "")
+        if kind == "-":
+            return (self.render(arg_start, close, depth + 1) if absent else value or ""), close + 1
+        if kind == "+":
+            return ("" if absent else self.render(arg_start, close, depth + 1)), close + 1
+        # kind == "?"
+        if absent:
+            message = self.render(arg_start, close, depth + 1)
+            detail = f": {shorten(message)}" if message else ""
+            raise InterpolationError(f"required variable {name} is missing a value{detail}")
+        return value or "", close + 1
 
 
 def interpolate(
@@ -171,4 +186,6 @@ def interpolate(
 def _hint(message: str) -> str:
     if message.startswith("required variable"):
         return "set the variable in the environment or in the .env file"
+    if message.startswith("interpolation nested"):
+        return "nest fewer ${NAME:-...} defaults inside one another"
     return "use ${NAME}, ${NAME:-default}, ${NAME:?error}, ${NAME:+alt}; write $$ for a literal $"

@@ -28,6 +28,7 @@ from stack.spec.dotenv import read_env_files
 from stack.spec.extends import ExtendsResolver, LoadedFile
 from stack.spec.include import IncludeSpec, add_included, parse_includes
 from stack.spec.interpolation import Lookup, interpolate, unset_warning
+from stack.spec.limits import MAX_DEPTH, clip, listing
 from stack.spec.merge import drop_reset_nulls, merge
 from stack.spec.profiles import active_profiles, select_services
 from stack.spec.sourcemap import SourceMap
@@ -135,8 +136,11 @@ class _Session:
         except OSError as e:
             raise StackFileError(f"cannot read stack file: {e.strerror}", location=Location(path)) from None
 
-    def parse(self, path: str, lookup: Lookup) -> LoadedFile:
-        """read -> YAML -> interpolate: one file's top-level mapping, before canonicalization."""
+    def parse(self, path: str, lookup: Lookup, *, extended: bool = False) -> LoadedFile:
+        """read -> YAML -> interpolate: one file's top-level mapping, before canonicalization.
+
+        `extended`: the file is read for `extends`, where Compose does not warn about `version`.
+        """
         name = STDIN_NAME if path == STDIN else path
         smap = SourceMap()
         smap.default_file = name
@@ -150,6 +154,8 @@ class _Session:
                 location=doc.start or Location(name),
                 hint="start with `services:`",
             )
+        if "version" in data and not extended:
+            self.warn(obsolete_version_warning(name))
         if self.options.interpolate:
             interpolate(data, lookup, smap, self.warn_unset)
         drop_reset_nulls(data, doc.tags)
@@ -172,7 +178,7 @@ class _Session:
 
         def load_other(path: str) -> LoadedFile:
             # A file named by `extends.file`: its relative paths resolve against its own directory.
-            other = self.parse(path, lookup)
+            other = self.parse(path, lookup, extended=True)
             ctx = TransformContext(
                 project_name, os.path.dirname(path), path, other.smap, lookup, interpolated=self.options.interpolate
             )
@@ -199,8 +205,12 @@ class _Session:
     def include(self, loaded: LoadedFile, spec: IncludeSpec, project_name: str, chain: tuple[str, ...]) -> None:
         for path in spec.paths:
             if path in chain:
-                cycle = " -> ".join([*chain[chain.index(path) :], path])
+                cycle = listing([*chain[chain.index(path) :], path], " -> ")
                 raise loaded.smap.error(spec.key_path, f"include cycle: {cycle}")
+        if len(chain) >= MAX_DEPTH:  # each file included is a recursive call
+            raise loaded.smap.error(
+                spec.key_path, f"a chain of includes is longer than {MAX_DEPTH} files", "include fewer files in a row"
+            )
         env_files = spec.env_files or [os.path.join(spec.project_directory, ".env")]
         dotenv = read_env_files(env_files, self.environ, required=bool(spec.env_files))
         env = _Env(self.environ, dotenv)
@@ -208,6 +218,14 @@ class _Session:
         parsed = [self.parse(p, env.lookup) for p in spec.paths]
         included = self.load_files(parsed, project_name, spec.project_directory, env, sub_smap, (*chain, *spec.paths))
         add_included(loaded.data, loaded.smap, included, sub_smap, spec)
+
+
+def obsolete_version_warning(file: str) -> str:
+    """Compose v2's warning for a top-level `version:` (it ignores the key, and so do we)."""
+    return (
+        f"{file}: the attribute `version` is obsolete, it will be ignored, "
+        "please remove it to avoid potential confusion"
+    )
 
 
 def _kind(value: Any) -> str:
@@ -231,7 +249,7 @@ def _project_name(options: LoadOptions, environ: Mapping[str, str], parsed: list
             if not normalized:
                 raise loaded.smap.error(
                     ("name",),
-                    f"invalid project name {name!r}: use lowercase letters, digits, '-' and '_'",
+                    f"invalid project name {clip(name)}: use lowercase letters, digits, '-' and '_'",
                 )
             return normalized
     base = normalize_project_name(os.path.basename(cwd.rstrip(os.sep)))
@@ -263,7 +281,7 @@ def _load(options: LoadOptions) -> _Result:
     profiles = active_profiles(options.profiles, environ.get("STACK_PROFILES"))
     unknown = [s for s in options.services if s not in (project.get("services") or {})]
     if unknown:
-        defined = ", ".join(sorted(project.get("services") or {})) or "none"
+        defined = listing(sorted(project.get("services") or {})) or "none"
         raise UsageError(f"no such service: {unknown[0]}", hint=f"defined services: {defined}")
     disabled = select_services(project, profiles, options.services, smap)
     ctx = TransformContext(name, working_dir, parsed[0].file, smap, env.lookup, interpolated=options.interpolate)
@@ -288,7 +306,7 @@ def load_raw(options: LoadOptions) -> dict[str, Any]:
 def _located_validation_error(error: ValidationError, smap: SourceMap) -> StackFileError:
     first = error.errors()[0]
     path = tuple(p for p in first["loc"] if isinstance(p, str | int))
-    return smap.error(path, f"{first['msg']} (got {first.get('input')!r})")
+    return smap.error(path, f"{first['msg']} (got {clip(first.get('input'))})")
 
 
 def load_project(options: LoadOptions) -> Project:

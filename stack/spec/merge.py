@@ -24,7 +24,7 @@ from typing import Any
 from stack.spec.sourcemap import KeyPath
 from stack.spec.yamlpos import Tag
 
-__all__ = ["drop_reset_nulls", "merge"]
+__all__ = ["drop_reset_nulls", "hashable", "merge"]
 
 Indexer = Callable[[Any], Any]
 
@@ -39,7 +39,7 @@ def _port_key(item: Any) -> Any:
             item.get("target"),
             item.get("protocol") or "tcp",
         )
-    return _hashable(item)
+    return hashable(item)
 
 
 def _target_key(default_dir: str) -> Indexer:
@@ -51,7 +51,7 @@ def _target_key(default_dir: str) -> Indexer:
             return target
         if isinstance(item, str):
             return f"{default_dir}/{item}"
-        return _hashable(item)
+        return hashable(item)
 
     return key
 
@@ -59,26 +59,27 @@ def _target_key(default_dir: str) -> Indexer:
 def _volume_key(item: Any) -> Any:
     if isinstance(item, dict) and "target" in item:
         return item["target"]
-    return _hashable(item)
+    return hashable(item)
 
 
 def _env_file_key(item: Any) -> Any:
     if isinstance(item, dict):
         return item.get("path")
-    return _hashable(item)
+    return hashable(item)
 
 
 def _subnet_key(item: Any) -> Any:
     if isinstance(item, dict) and item.get("subnet"):
         return item["subnet"]
-    return _hashable(item)
+    return hashable(item)
 
 
-def _hashable(item: Any) -> Any:
+def hashable(item: Any) -> Any:
+    """A hashable stand-in for plain data: the same data (and types) give the same key."""
     if isinstance(item, dict):
-        return ("dict", tuple(sorted((str(k), _hashable(v)) for k, v in item.items())))
+        return ("dict", tuple(sorted((str(k), hashable(v)) for k, v in item.items())))
     if isinstance(item, list):
-        return ("list", tuple(_hashable(v) for v in item))
+        return ("list", tuple(hashable(v) for v in item))
     return (type(item).__name__, item)
 
 
@@ -100,7 +101,7 @@ def _indexer_for(path: KeyPath) -> Indexer:
             return _SERVICE_LIST_KEYS[field]
     if len(path) == 4 and path[0] == "networks" and path[2:] == ("ipam", "config"):
         return _subnet_key
-    return _hashable
+    return hashable
 
 
 def _merge_lists(base: list[Any], other: list[Any], path: KeyPath) -> list[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stack.spec.limits import clip
 from stack.spec.sourcemap import SourceMap
 
 __all__ = ["active_profiles", "select_services"]
@@ -60,7 +61,7 @@ def select_services(project: dict[str, Any], profiles: list[str], named: list[st
                 needed = ", ".join(disabled[dep].get("profiles") or [])
                 raise smap.error(
                     ("services", name, "depends_on", dep),
-                    f"service {name!r} depends on service {dep!r}, which is disabled "
+                    f"service {clip(name)} depends on service {clip(dep)}, which is disabled "
                     f"(it is only enabled by the profile(s): {needed})",
                     f"enable it with --profile {(disabled[dep].get('profiles') or ['?'])[0]}, "
                     "or mark the dependency `required: false`",

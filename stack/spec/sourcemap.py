@@ -12,7 +12,10 @@ from stack.errors import Location, StackFileError
 
 KeyPath = tuple[str | int, ...]
 
-__all__ = ["KeyPath", "SourceMap", "format_path", "parse_path"]
+__all__ = ["KeyPath", "SourceMap", "display_path", "format_path", "parse_path"]
+
+# An error names at most this many parts of a key path, each at most _KEY_CHARS long.
+_PATH_PARTS, _KEY_CHARS = 12, 40
 
 
 def format_path(path: KeyPath) -> str:
@@ -26,6 +29,15 @@ def format_path(path: KeyPath) -> str:
         else:
             out.append(part)
     return "".join(out)
+
+
+def display_path(path: KeyPath) -> str:
+    """`format_path` for an error message: a path 100 levels deep, or with a megabyte key,
+    is cut short (`services.web.x-deep[0][0]...[0][0][0]`)."""
+    parts = tuple(p[:_KEY_CHARS] + "..." if isinstance(p, str) and len(p) > _KEY_CHARS else p for p in path)
+    if len(parts) <= _PATH_PARTS:
+        return format_path(parts)
+    return f"{format_path(parts[: _PATH_PARTS - 4])}...{format_path(parts[-3:])}"
 
 
 def parse_path(text: str) -> KeyPath:
@@ -89,7 +101,7 @@ class SourceMap:
 
     def error(self, path: KeyPath, message: str, hint: str | None = None) -> StackFileError:
         """A StackFileError for `path`, located as precisely as this map allows."""
-        return StackFileError(message, location=self.locate(path), path=format_path(path) or None, hint=hint)
+        return StackFileError(message, location=self.locate(path), path=display_path(path) or None, hint=hint)
 
     def rebase(self, old: KeyPath, new: KeyPath) -> None:
         """Copy the entries at and under `old` to the same relative places under `new`."""

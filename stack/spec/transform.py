@@ -19,11 +19,13 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from stack.spec import shellwords
+from stack.spec.limits import DURATION_NS, PORT, SIZE, OutOfRange, clip, parse_int, range_for
+from stack.spec.merge import hashable
 from stack.spec.sourcemap import KeyPath, SourceMap
 from stack.spec.units import byte_size, format_duration_ns, parse_duration_ns
 from stack.spec.validation import check_project, check_schema
@@ -77,9 +79,11 @@ def _duration(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         return None
     try:
         return format_duration_ns(parse_duration_ns(value))
+    except OutOfRange as e:
+        raise ctx.smap.error(path, str(e), DURATION_NS.hint) from None
     except ValueError:
         raise ctx.smap.error(
-            path, f"invalid duration {value!r}", "use a duration like 30s, 1m30s, 500ms or 2h"
+            path, f"invalid duration {clip(value)}", "use a duration like 30s, 1m30s, 500ms or 2h"
         ) from None
 
 
@@ -88,28 +92,43 @@ def _bytes(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         return None
     try:
         return str(byte_size(value))
+    except OutOfRange as e:
+        raise ctx.smap.error(path, str(e), SIZE.hint) from None
     except ValueError:
         raise ctx.smap.error(
-            path, f"invalid byte size {value!r}", "use a size like 512m, 1g, 64k or a number of bytes"
+            path, f"invalid byte size {clip(value)}", "use a size like 512m, 1g, 64k or a number of bytes"
         ) from None
 
 
 def _float(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """A number written as a string (`cpus: "0.5"`), within the field's bounds."""
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise ctx.smap.error(path, f"invalid number {value!r}", "use a number like 0.5 or 2") from None
+            raise ctx.smap.error(path, f"invalid number {clip(value)}", "use a number like 0.5 or 2") from None
+        return _in_range(number, value, path, ctx)
     return value
 
 
 def _int(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """An integer written as a string, within the field's bounds."""
     if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ctx.smap.error(path, f"invalid integer {value!r}", "use a whole number") from None
+        number = parse_int(value)
+        if number is None:
+            raise ctx.smap.error(path, f"invalid integer {clip(value)}", "use a whole number")
+        return _in_range(number, value, path, ctx)
     return value
+
+
+def _in_range(number: float, written: str, path: KeyPath, ctx: TransformContext) -> float:
+    """`number`, if it is within the bounds of the field at `path` (numbers that are not
+    written as strings were checked against them by check_schema)."""
+    bounds = range_for(path)
+    problem = bounds.problem(number, written)
+    if problem is not None:
+        raise ctx.smap.error(path, problem, bounds.hint)
+    return number
 
 
 def _str_list(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
@@ -125,9 +144,9 @@ def _shell_words(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     """command/entrypoint: a string is split like a POSIX shell would (quotes, backslashes)."""
     if isinstance(value, str):
         try:
-            return shlex.split(value)
+            return shellwords.split(value)
         except ValueError as e:
-            raise ctx.smap.error(path, f"cannot split {value!r} into words: {e}", "check the quotes") from None
+            raise ctx.smap.error(path, f"cannot split {clip(value)} into words: {e}", "check the quotes") from None
     return value
 
 
@@ -289,7 +308,7 @@ def _devices(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         parts = item.split(":")
         if len(parts) > 3 or not parts[0]:
             raise ctx.smap.error(
-                (*path, index), f"invalid device {item!r}", "use HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]"
+                (*path, index), f"invalid device {clip(item)}", "use HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]"
             )
         source = parts[0]
         target = parts[1] if len(parts) > 1 else source
@@ -309,13 +328,13 @@ def _port_range(text: str, path: KeyPath, ctx: TransformContext, spec: str) -> t
     if not m:
         raise ctx.smap.error(
             path,
-            f"invalid port {spec!r}: {text!r} is not a port number or range",
+            f"invalid port {clip(spec)}: {clip(text)} is not a port number or range",
             "use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80 or 127.0.0.1:53:53/udp",
         )
-    low = int(m.group(1))
-    high = int(m.group(2) or low)
-    if high < low or high > 65535:
-        raise ctx.smap.error(path, f"invalid port range {text!r} in {spec!r}", "ports are 0-65535, low-high")
+    low = parse_int(m.group(1))
+    high = parse_int(m.group(2)) if m.group(2) else low
+    if low is None or high is None or PORT.problem(low) or PORT.problem(high) or high < low:
+        raise ctx.smap.error(path, f"invalid port range {clip(text)} in {clip(spec)}", f"{PORT.hint}, low-high")
     return low, high
 
 
@@ -339,11 +358,11 @@ def _short_port(spec: str, path: KeyPath, ctx: TransformContext) -> list[dict[st
     if body.startswith("["):
         end = body.find("]")
         if end < 0 or body[end + 1 : end + 2] != ":":
-            raise ctx.smap.error(path, f"invalid port {spec!r}", "write an IPv6 host IP as [::1]:8080:80")
+            raise ctx.smap.error(path, f"invalid port {clip(spec)}", "write an IPv6 host IP as [::1]:8080:80")
         host_ip = body[1:end]
         rest = body[end + 2 :].split(":")
         if len(rest) != 2:
-            raise ctx.smap.error(path, f"invalid port {spec!r}", "use [IPV6]:HOST_PORT:CONTAINER_PORT")
+            raise ctx.smap.error(path, f"invalid port {clip(spec)}", "use [IPV6]:HOST_PORT:CONTAINER_PORT")
         published, target = rest
     else:
         parts = body.split(":")
@@ -359,7 +378,9 @@ def _short_port(spec: str, path: KeyPath, ctx: TransformContext) -> list[dict[st
             target = parts[0]
     if host_ip and not _is_ip(host_ip):
         raise ctx.smap.error(
-            path, f"invalid port {spec!r}: {host_ip!r} is not an IP address", "e.g. 127.0.0.1:8080:80 or [::1]:8080:80"
+            path,
+            f"invalid port {clip(spec)}: {clip(host_ip)} is not an IP address",
+            "e.g. 127.0.0.1:8080:80 or [::1]:8080:80",
         )
     t_low, t_high = _port_range(target, path, ctx, spec)
     p_low = p_high = 0
@@ -373,14 +394,15 @@ def _short_port(spec: str, path: KeyPath, ctx: TransformContext) -> list[dict[st
     elif published and p_high - p_low + 1 != count:
         raise ctx.smap.error(
             path,
-            f"invalid port {spec!r}: host range {published} and container range {target} differ in size",
+            f"invalid port {clip(spec)}: host range {published} and container range {target} differ in size",
             "give ranges of the same length, e.g. 8000-8001:80-81",
         )
     elif published:
         published_for = lambda i: str(p_low + i)  # noqa: E731
     else:
         published_for = lambda _i: ""  # noqa: E731
-    for i in range(count):
+    # A range expands to one entry per port, in Compose's order: by "PORT/PROTOCOL" as text.
+    for i in sorted(range(count), key=lambda i: str(t_low + i)) if count > 1 else range(count):
         port: dict[str, Any] = {"mode": "ingress"}
         if host_ip:
             port["host_ip"] = host_ip
@@ -399,7 +421,7 @@ def _ports(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     out: list[dict[str, Any]] = []
     for index, item in enumerate(value):
         item_path = (*path, index)
-        if isinstance(item, int | float) and not isinstance(item, bool):
+        if isinstance(item, int | float) and not isinstance(item, bool):  # in range: see check_schema
             out.extend(_short_port(str(int(item)), item_path, ctx))
         elif isinstance(item, str):
             if not ctx.interpolated and "$" in item:
@@ -420,9 +442,12 @@ def _ports(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
         else:
             out.append(item)
     # Compose drops exact duplicates (e.g. "3000" next to "3000-3002"), keeping the first.
+    seen: set[Any] = set()
     unique: list[dict[str, Any]] = []
     for port in out:
-        if port not in unique:
+        key = hashable(port)
+        if key not in seen:
+            seen.add(key)
             unique.append(port)
     return unique
 
@@ -465,9 +490,9 @@ def _short_volume(spec: str, path: KeyPath, ctx: TransformContext) -> dict[str, 
         else:
             merged.append(part)
     if any(not p for p in merged):
-        raise ctx.smap.error(path, f"invalid volume {spec!r}: empty section between colons", hint)
+        raise ctx.smap.error(path, f"invalid volume {clip(spec)}: empty section between colons", hint)
     if len(merged) > 3:
-        raise ctx.smap.error(path, f"invalid volume {spec!r}: too many colons", hint)
+        raise ctx.smap.error(path, f"invalid volume {clip(spec)}: too many colons", hint)
     source = merged[0] if len(merged) > 1 else ""
     target = _clean(merged[1] if len(merged) > 1 else merged[0])
     read_only = False
@@ -655,7 +680,7 @@ def _restart(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     if isinstance(value, str) and not _RESTART.fullmatch(value) and (ctx.interpolated or "$" not in value):
         raise ctx.smap.error(
             path,
-            f"invalid restart policy {value!r}",
+            f"invalid restart policy {clip(value)}",
             "use one of: no, always, unless-stopped, on-failure, on-failure:MAX_RETRIES",
         )
     return value

@@ -1,8 +1,13 @@
-"""Durations and byte sizes as Compose writes them (`1m30s`, `500ms`, `512m`)."""
+"""Durations and byte sizes as Compose writes them (`1m30s`, `500ms`, `512m`).
+
+Both must fit Go's int64 (nanoseconds, bytes), as in Compose: anything larger is a ValueError.
+"""
 
 from __future__ import annotations
 
 import re
+
+from stack.spec.limits import DURATION_NS, SIZE, OutOfRange, Range, clip
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_NS = {
@@ -25,7 +30,7 @@ def parse_duration_ns(text: str | int | float) -> int:
     if isinstance(text, bool):
         raise ValueError(f"invalid duration {text!r}")
     if isinstance(text, int | float):
-        return int(text * 1_000_000_000)
+        return _in_range(text * 1_000_000_000, DURATION_NS, text, "duration")
     s = text.strip()
     if not s:
         raise ValueError("empty duration")
@@ -34,17 +39,25 @@ def parse_duration_ns(text: str | int | float) -> int:
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if re.fullmatch(r"\d+(\.\d+)?", s):
-        return sign * int(float(s) * 1_000_000_000)
+        return sign * _in_range(float(s) * 1_000_000_000, DURATION_NS, text, "duration")
     pos = 0
     total = 0.0
-    for m in _DURATION_PART.finditer(s):
-        if m.start() != pos:
-            break
+    # Part after part from the start (finditer would retry from every digit of a long run of
+    # digits without a unit: quadratic).
+    while m := _DURATION_PART.match(s, pos):
         total += float(m.group(1)) * _UNIT_NS[m.group(2)]
         pos = m.end()
     if pos != len(s) or pos == 0:
-        raise ValueError(f"invalid duration {text!r} (use forms like 30s, 1m30s, 500ms, 2h)")
-    return sign * round(total)
+        raise ValueError(f"invalid duration {clip(text)} (use forms like 30s, 1m30s, 500ms, 2h)")
+    return sign * _in_range(total, DURATION_NS, text, "duration", rounded=True)
+
+
+def _in_range(number: float, bounds: Range, written: object, what: str, *, rounded: bool = False) -> int:
+    """`number` as an int (truncated, or rounded); OutOfRange (a ValueError) when it does not fit."""
+    problem = bounds.problem(number)
+    if problem is not None:
+        raise OutOfRange(f"{what} {clip(written)} is out of range")
+    return round(number) if rounded else int(number)
 
 
 def format_duration_ns(ns: int) -> str:
@@ -95,8 +108,8 @@ def byte_size(value: str | int | float | None) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"invalid byte size {value!r}")
     if isinstance(value, int | float):
-        return int(value)
+        return _in_range(value, SIZE, value, "byte size")
     m = _SIZE.match(value)
     if not m:
-        raise ValueError(f"invalid byte size {value!r} (use forms like 512m, 1g, 1024)")
-    return int(float(m.group(1)) * _SIZE_MULT[m.group(2).lower()])
+        raise ValueError(f"invalid byte size {clip(value)} (use forms like 512m, 1g, 1024)")
+    return _in_range(float(m.group(1)) * _SIZE_MULT[m.group(2).lower()], SIZE, value, "byte size")

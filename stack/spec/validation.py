@@ -20,7 +20,13 @@ from typing import Any, Protocol
 
 from stack.errors import DependencyCycleError, Location, StackFileError
 from stack.spec.graph import find_cycle
+from stack.spec.limits import clip, listing, parse_int, range_for
 from stack.spec.schema_keys import Schema, compose_schema, known_keys, resolve
+
+# A service meant to exit 0 and stay exited (a migration, a seed job): `up --wait` then takes
+# exit 0 as done (stack.plan.expectations).  Compose has no key for it; an `x-` key keeps the
+# file valid for Compose.  Its value must be a boolean.
+RUN_ONCE_KEY = "x-stack-run-once"
 
 KeyPath = tuple[str | int, ...]
 
@@ -86,7 +92,7 @@ def _describe(value: Any) -> str:
     kind = _json_type(value)
     if kind in ("object", "array"):
         return _TYPE_WORDS[kind]
-    return f"{_TYPE_WORDS.get(kind, kind)} ({value!r})"
+    return f"{_TYPE_WORDS.get(kind, kind)} ({clip(value)})"
 
 
 def _types_of(schema: Schema) -> list[str]:
@@ -117,9 +123,9 @@ def _walk(value: Any, schema: Schema, path: KeyPath) -> Problem | None:
         return path, f"must be {words}, not {_describe(value)}", None
     if "enum" in schema and value not in schema["enum"]:
         accepted = ", ".join(str(v) for v in schema["enum"])
-        return path, f"invalid value {value!r}", f"use one of: {accepted}"
+        return path, f"invalid value {clip(value)}", f"use one of: {accepted}"
     if "pattern" in schema and isinstance(value, str) and not _pattern(schema["pattern"]).search(value):
-        return path, f"invalid value {value!r}", f"it must match {schema['pattern']}"
+        return path, f"invalid value {clip(value)}", f"it must match {schema['pattern']}"
     if isinstance(value, dict):
         return _walk_mapping(value, schema, path)
     if isinstance(value, list):
@@ -131,11 +137,27 @@ def _walk(value: Any, schema: Schema, path: KeyPath) -> Problem | None:
                     return problem
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if _numeric(types):
+            problem = _out_of_range(value, path)
+            if problem is not None:
+                return problem
         if "minimum" in schema and value < schema["minimum"]:
             return path, f"must be at least {schema['minimum']}, not {value}", None
         if "maximum" in schema and value > schema["maximum"]:
             return path, f"must be at most {schema['maximum']}, not {value}", None
     return None
+
+
+def _numeric(types: list[str]) -> bool:
+    """A field that holds a number (not one of the mappings of strings, where a number is text)."""
+    return ("integer" in types or "number" in types) and "boolean" not in types and "null" not in types
+
+
+def _out_of_range(value: float, path: KeyPath, written: str | None = None) -> Problem | None:
+    """The numeric field at `path` holds `value` (read from the string `written`): within bounds?"""
+    bounds = range_for(path)
+    problem = bounds.problem(value, written)
+    return None if problem is None else (path, problem, bounds.hint)
 
 
 def _walk_branches(value: Any, branches: list[Schema], path: KeyPath) -> Problem | None:
@@ -181,12 +203,12 @@ def _coerce(text: str, schema: Schema, path: KeyPath) -> Any:
             return True
         if text in _FALSE:
             return False
-        return path, f"must be a boolean, not {text!r}", "use true or false"
+        return path, f"must be a boolean, not {clip(text)}", "use true or false"
     if types == {"integer", "string"} or (types == {"number", "string"} and path[-1] == "retries"):
-        try:
-            return int(text)
-        except ValueError:
-            return path, f"must be an integer, not {text!r}", "use a whole number"
+        number = parse_int(text)
+        if number is None:
+            return path, f"must be an integer, not {clip(text)}", "use a whole number"
+        return _out_of_range(number, path, text) or number
     return text
 
 
@@ -229,7 +251,7 @@ def _walk_mapping(value: dict[str, Any], schema: Schema, path: KeyPath) -> Probl
         if required not in value and required not in _REQUIRED_AFTER_MERGE:
             enum = resolve(props.get(required, {})).get("enum")
             hint = f"add `{required}:`" + (f" (one of: {', '.join(map(str, enum))})" if enum else "")
-            return path, f"missing required key {required!r}", hint
+            return path, f"missing required key {clip(required)}", hint
     return None
 
 
@@ -240,14 +262,14 @@ def _unknown_key(key: str, schema: Schema, path: KeyPath) -> Problem:
         # A mapping of names (services, networks, ...): the name itself is malformed.
         return (
             (*path, key),
-            f"invalid name {key!r}{where}",
+            f"invalid name {clip(key)}{where}",
             "names may contain only letters, digits, '.', '_' and '-'",
         )
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}?" if close else None
+    hint = f"did you mean {clip(close[0])}?" if close else None
     accepted = "custom keys must start with 'x-'"
     hint = f"{hint} ({accepted})" if hint else accepted
-    return (*path, key), f"unknown key {key!r}{where}", hint
+    return (*path, key), f"unknown key {clip(key)}{where}", hint
 
 
 def check_schema(data: Any, smap: SourceMapLike) -> None:
@@ -282,7 +304,7 @@ def check_project(project: dict[str, Any], smap: SourceMapLike, disabled: Collec
     if cycle is not None:
         where = smap.locate(("services", cycle[0], "depends_on"))
         raise DependencyCycleError(
-            f"dependency cycle: {' -> '.join(cycle)}",
+            f"dependency cycle: {listing(cycle, ' -> ')}",
             location=where,
             path=format_path(("services", cycle[0], "depends_on")),
             hint="remove one of these depends_on entries",
@@ -299,7 +321,7 @@ def _check_service(
     base: KeyPath = ("services", name)
     services = project.get("services") or {}
     if not service.get("image") and not service.get("build"):
-        raise smap.error(base, f"service {name!r} has neither an image nor a build context", "set image: or build:")
+        raise smap.error(base, f"service {clip(name)} has neither an image nor a build context", "set image: or build:")
     for dep, spec in (service.get("depends_on") or {}).items():
         if dep in services:
             continue
@@ -311,12 +333,12 @@ def _check_service(
                 continue
             raise smap.error(
                 (*base, "depends_on", dep),
-                f"service {name!r} depends on {dep!r}, which is disabled by its profiles",
-                f"enable a profile of {dep!r} (--profile), or mark the dependency `required: false`",
+                f"service {clip(name)} depends on {clip(dep)}, which is disabled by its profiles",
+                f"enable a profile of {clip(dep)} (--profile), or mark the dependency `required: false`",
             )
         raise smap.error(
             (*base, "depends_on", dep),
-            f"service {name!r} depends on undefined service {dep!r}",
+            f"service {clip(name)} depends on undefined service {clip(dep)}",
             _suggest(dep, services, "services"),
         )
     _check_refs(base, "networks", [(n, n) for n in service.get("networks") or {}], project, smap)
@@ -333,7 +355,8 @@ def _check_service(
     if service.get("container_name") and replicas is not None and replicas > 1:
         raise smap.error(
             (*base, "container_name"),
-            f"service {name!r} sets container_name but asks for {replicas} replicas; container names must be unique",
+            f"service {clip(name)} sets container_name but asks for {replicas} replicas; "
+            "container names must be unique",
             "remove container_name or set a single replica",
         )
     resources = (service.get("deploy") or {}).get("resources") or {}
@@ -346,16 +369,22 @@ def _check_service(
         if service.get(key) is not None and deploy_value is not None and service[key] != deploy_value:
             raise smap.error(
                 (*base, key),
-                f"service {name!r}: {key} ({service[key]}) and deploy.resources.{kind}.{field} "
+                f"service {clip(name)}: {key} ({service[key]}) and deploy.resources.{kind}.{field} "
                 f"({deploy_value}) disagree",
                 "set only one of them, or the same value in both",
             )
+    if RUN_ONCE_KEY in service and not isinstance(service[RUN_ONCE_KEY], bool):
+        raise smap.error(
+            (*base, RUN_ONCE_KEY),
+            f"service {clip(name)}: {RUN_ONCE_KEY} must be true or false, not {clip(str(service[RUN_ONCE_KEY]))}",
+            f"write `{RUN_ONCE_KEY}: true` for a service meant to exit 0 and stay exited",
+        )
     scale = service.get("scale")
     deploy_replicas = (service.get("deploy") or {}).get("replicas")
     if scale is not None and deploy_replicas is not None and scale != deploy_replicas:
         raise smap.error(
             (*base, "scale"),
-            f"service {name!r}: scale ({scale}) and deploy.replicas ({deploy_replicas}) disagree",
+            f"service {clip(name)}: scale ({scale}) and deploy.replicas ({deploy_replicas}) disagree",
             "set only one of them, or the same value in both",
         )
 
@@ -383,7 +412,7 @@ def _check_refs(
         singular = kind[:-1]
         raise smap.error(
             path,
-            f"service {base[-1]!r} refers to undefined {singular} {ref!r}",
+            f"service {clip(base[-1])} refers to undefined {singular} {clip(ref)}",
             _suggest(str(ref), defined, kind),
         )
 
@@ -391,7 +420,7 @@ def _check_refs(
 def _suggest(name: str, defined: dict[str, Any], kind: str) -> str:
     close = difflib.get_close_matches(name, list(defined), n=1, cutoff=0.6)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {clip(close[0])}?"
     if defined:
-        return f"defined {kind}: {', '.join(sorted(defined))}"
+        return f"defined {kind}: {listing(sorted(defined))}"
     return f"define it under the top-level `{kind}:` key"

@@ -9,8 +9,9 @@ not as PyYAML's YAML 1.1 resolver would: `yes`/`on` stay strings, `80:80` is a s
 (not the sexagesimal 4880), `0777` is octal 511, timestamps stay strings.
 
 Also handled here: anchors/aliases, merge keys (`<<: *x`, `<<: [*a, *b]`), duplicate keys
-(an error, as in Compose), and the `!reset` / `!override` tags (stripped from the data and
-recorded by key path in `Document.tags` for the merge step).
+(an error, as in Compose), the `!reset` / `!override` tags (stripped from the data and
+recorded by key path in `Document.tags` for the merge step), and the bounds of `limits` on
+nesting and alias expansion.
 """
 
 from __future__ import annotations
@@ -25,15 +26,12 @@ from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stack.errors import Location, StackFileError
-from stack.spec.sourcemap import KeyPath, SourceMap, format_path
+from stack.spec import limits
+from stack.spec.sourcemap import KeyPath, SourceMap, display_path
 
 __all__ = ["Document", "Tag", "load_yaml"]
 
 Tag = Literal["reset", "override"]
-
-# Expanding aliases can blow a small file up exponentially ("billion laughs"); stop early.
-MAX_NODES = 2_000_000
-MAX_DEPTH = 100
 
 _Y = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = _Y + "str", _Y + "int", _Y + "float", _Y + "bool", _Y + "null"
@@ -68,8 +66,15 @@ _PLAIN_CONSTANTS: dict[str, Any] = {
 _INT_RE = re.compile(r"[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _PLAIN = "!stack-plain"
+_TOO_DEEP = f"the document is nested more than {limits.MAX_DEPTH} levels deep"
+_TOO_DEEP_HINT = "flatten it: no stack file needs that many levels of lists and mappings"
 _NUMBER_START = frozenset("0123456789+-.")
-_INT64_MAX = 2**63 - 1
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+# No uint64 needs more characters (`-0b` and 64 binary digits); Python refuses to convert
+# decimal strings over 4300 digits, so longer ones never reach int().
+_MAX_INT_LITERAL = 67
+# Excerpts show this much of a line around the caret (a minified file is one huge line).
+_EXCERPT_WIDTH = 100
 
 
 @dataclass
@@ -105,17 +110,25 @@ def _excerpt(text: str, line: int, column: int) -> str:
     if line > len(lines):  # the problem is at the end of the file: show its last line
         line, column = len(lines), len(lines[-1]) + 1
     src = lines[line - 1].replace("\t", " ")
+    start = max(0, column - 1 - _EXCERPT_WIDTH // 2)
+    if start or len(src) > start + _EXCERPT_WIDTH:
+        src = src[start : start + _EXCERPT_WIDTH]
+        column -= start
     return f"  {line:>4} | {src}\n       | {' ' * max(column - 1, 0)}^"
 
 
 def resolve_plain(value: str) -> Any:
-    """A plain (unquoted) scalar's value under go-yaml v3's rules."""
+    """A plain (unquoted) scalar's value under go-yaml v3's rules.
+
+    An integer is an int64 or a uint64, else a float; a number out of float64's range
+    (`1e400`, a thousand digits) stays a string, as go-yaml leaves it.
+    """
     if value in _PLAIN_CONSTANTS:
         return _PLAIN_CONSTANTS[value]
     if value[0] not in _NUMBER_START:
         return value
     plain = value.replace("_", "")
-    if _INT_RE.fullmatch(plain):
+    if len(plain) <= _MAX_INT_LITERAL and _INT_RE.fullmatch(plain):
         sign = -1 if plain[0] == "-" else 1
         digits = plain.lstrip("+-")
         if len(digits) > 1 and digits[0] == "0" and digits[1] not in "bBoOxX":
@@ -123,11 +136,12 @@ def resolve_plain(value: str) -> Any:
         else:
             number = int(digits, 0)
         number *= sign
-        if -_INT64_MAX - 1 <= number <= _INT64_MAX:
+        if _INT64_MIN <= number <= _UINT64_MAX:
             return number
-        return float(number)
     if _FLOAT_RE.fullmatch(plain):
-        return float(plain)
+        number_f = float(plain)
+        if math.isfinite(number_f):
+            return number_f
     return value
 
 
@@ -139,15 +153,18 @@ class _Builder:
         self.text = text
         self.smap = smap
         self.tags: dict[KeyPath, Tag] = {}
-        self.budget = MAX_NODES
-        self.active: set[int] = set()  # collection nodes being built (alias cycle check)
+        self.built: set[int] = set()  # nodes built once: building one again is an alias copy
+        self.copies = 0
+        # Collection nodes being built: an alias cycle check, and the nesting depth (which
+        # merge keys deepen too, without lengthening the key path).
+        self.active: set[int] = set()
 
     def fail(self, node: Node, path: KeyPath, message: str, hint: str | None = None) -> StackFileError:
         mark = node.start_mark
         return StackFileError(
             message,
             location=Location(self.file, mark.line + 1, mark.column + 1),
-            path=format_path(path) or None,
+            path=display_path(path) or None,
             hint=hint,
             excerpt=_excerpt(self.text, mark.line + 1, mark.column + 1) or None,
         )
@@ -157,14 +174,18 @@ class _Builder:
         return Location(self.file, mark.line + 1, mark.column + 1)
 
     def build(self, node: Node, path: KeyPath) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise self.fail(
-                node,
-                path,
-                f"the document expands to more than {MAX_NODES} nodes",
-                "check anchors and aliases",
-            )
+        key = id(node)
+        if key in self.built:
+            self.copies += 1
+            if self.copies > limits.MAX_ALIASED_NODES:
+                raise self.fail(
+                    node,
+                    path,
+                    f"aliases expand the document by more than {limits.MAX_ALIASED_NODES} nodes",
+                    "check anchors and aliases",
+                )
+        else:
+            self.built.add(key)
         tag = node.tag
         if tag == _PLAIN:
             return resolve_plain(node.value)
@@ -172,7 +193,7 @@ class _Builder:
             if tag in ("!reset", "!override"):
                 self.tags[path] = "reset" if tag == "!reset" else "override"
             elif tag != "!":
-                raise self.fail(node, path, f"unknown YAML tag {tag!r}", "accepted tags: !reset, !override")
+                raise self.fail(node, path, f"unknown YAML tag {limits.clip(tag)}", "accepted tags: !reset, !override")
             if isinstance(node, ScalarNode):
                 return resolve_plain(node.value) if not node.style else node.value
         if isinstance(node, ScalarNode):
@@ -218,17 +239,17 @@ class _Builder:
             elif tag == _TIMESTAMP:
                 return value
             else:
-                raise self.fail(node, path, f"unsupported YAML tag {tag!r}")
+                raise self.fail(node, path, f"unsupported YAML tag {limits.clip(tag)}")
         except ValueError:
             pass
-        raise self.fail(node, path, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}")
+        raise self.fail(node, path, f"{limits.clip(value)} is not a valid {tag.rsplit(':', 1)[-1]}")
 
     def enter(self, node: Node, path: KeyPath) -> None:
         """Refuse aliases that contain themselves and absurd nesting (both would recurse forever)."""
         if id(node) in self.active:
             raise self.fail(node, path, "an alias refers to a node that contains it (a recursive structure)")
-        if len(path) > MAX_DEPTH:
-            raise self.fail(node, path, f"the document is nested more than {MAX_DEPTH} levels deep")
+        if len(self.active) >= limits.MAX_DEPTH:
+            raise self.fail(node, path, _TOO_DEEP, _TOO_DEEP_HINT)
         self.active.add(id(node))
 
     def mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
@@ -252,7 +273,7 @@ class _Builder:
             if key in result:
                 first = self.smap.locate((*path, key))
                 where = f" (first defined at line {first.line})" if first and first.line else ""
-                raise self.fail(key_node, (*path, key), f"duplicate key {key!r}{where}")
+                raise self.fail(key_node, (*path, key), f"duplicate key {limits.clip(key)}{where}")
             key_path = (*path, key)
             mark = key_node.start_mark
             add(key_path, file, mark.line + 1, mark.column + 1)
@@ -298,15 +319,17 @@ def load_yaml(text: str, file: str, smap: SourceMap) -> Document:
         root = composer.get_single_node()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        what = e.problem or e.context or "invalid YAML"
+        what = f"invalid YAML: {e.problem or e.context or 'syntax error'}"
         if mark is None:
-            raise StackFileError(f"invalid YAML: {what}", location=Location(file)) from None
+            raise StackFileError(what, location=Location(file)) from None
         line, column = mark.line + 1, mark.column + 1
         hint = None
         if e.context and e.context_mark is not None and e.context_mark is not mark:
             hint = f"{e.context} at line {e.context_mark.line + 1}, column {e.context_mark.column + 1}"
+        if e.problem == "exceeded maximum nesting depth":  # libyaml stops at 1000 levels
+            what, hint = _TOO_DEEP, _TOO_DEEP_HINT
         raise StackFileError(
-            f"invalid YAML: {what}",
+            what,
             location=Location(file, line, column),
             excerpt=_excerpt(text, line, column) or None,
             hint=hint,

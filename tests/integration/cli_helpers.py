@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import docker
 
@@ -36,19 +37,21 @@ class StackCLI:
         path.write_text(text)
         return path
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, stderr: IO[str] | int = subprocess.PIPE) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "stack", "-p", self.project, *args],
             cwd=self.directory,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             env=self.environment(),
         )
 
-    def run(self, *args: str, timeout: float = 120) -> Result:
+    def run(self, *args: str, timeout: float = 120, name_project: bool = True) -> Result:
+        """`stack -p PROJECT ARGS` (without -p when `name_project` is False)."""
+        naming = ["-p", self.project] if name_project else []
         proc = subprocess.run(
-            [sys.executable, "-m", "stack", "-p", self.project, *args],
+            [sys.executable, "-m", "stack", *naming, *args],
             cwd=self.directory,
             capture_output=True,
             text=True,
@@ -65,8 +68,8 @@ class StackCLI:
 
 
 def project_containers(client: docker.APIClient, project: str) -> dict[str, dict[str, object]]:
-    """name -> container list entry, for every container labelled with `project`."""
-    found = client.containers(all=True, filters={"label": [f"{L.PROJECT}={project}"]})
+    """name -> container list entry, for every container stack created for `project`."""
+    found = client.containers(all=True, filters=L.container_filter(project))
     return {str(c["Names"][0]).lstrip("/"): c for c in found}
 
 

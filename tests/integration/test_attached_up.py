@@ -1,4 +1,4 @@
-"""Attached `up`: logs with prefixes, Ctrl-C stops the services (exit 130), abort rules."""
+"""Attached `up`: logs with Compose's prefixes, Ctrl-C stops the services (exit 130), abort rules."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_ctrl_c_stops_the_services_and_exits_130(cli: StackCLI, docker_client: d
     proc = cli.popen("up", "--no-color")
     try:
         lines = read_until(proc, "tick 2", timeout=60)
-        assert any(line.startswith(f"{cli.project}-talker-1  | tick 0") for line in lines), lines
+        assert lines[0] == "Attaching to job-1, talker-1\n", lines
+        assert any(line.startswith("talker-1  | tick 0") for line in lines), lines
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -68,7 +69,7 @@ def test_ctrl_c_stops_the_services_and_exits_130(cli: StackCLI, docker_client: d
 def test_exit_code_from_returns_that_services_code(cli: StackCLI, docker_client: docker.APIClient) -> None:
     result = cli.run("up", "--exit-code-from", "job", "--no-color", timeout=90)
     assert result.code == 4, str(result)
-    assert re.search(rf"^{cli.project}-job-1 +\| job done$", result.out, re.M), result.out
+    assert re.search(r"^job-1 +\| job done$", result.out, re.M), result.out
     states = {name: c["State"] for name, c in project_containers(docker_client, cli.project).items()}
     assert states[f"{cli.project}-talker-1"] == "exited"
 
@@ -76,3 +77,31 @@ def test_exit_code_from_returns_that_services_code(cli: StackCLI, docker_client:
 def test_abort_on_container_failure(cli: StackCLI) -> None:
     result = cli.run("up", "--abort-on-container-failure", "--no-color", timeout=90)
     assert result.code == 4, str(result)
+
+
+# A short service that prints at once and a long-named one, scaled, that prints later: the
+# prefix column is sized for all of them before the first line, so it never moves.
+WIDTHS = f"""
+services:
+  a:
+    image: {IMAGE}
+    command: sh -c 'echo first'
+  long-service-name:
+    image: {IMAGE}
+    command: sh -c 'sleep 1; echo later'
+"""
+
+
+def test_prefixes_are_short_and_keep_one_width(tmp_path: Path, project_name: str) -> None:
+    cli = StackCLI(tmp_path, project_name)
+    cli.write(WIDTHS)
+    result = cli.run("up", "--no-color", "--scale", "long-service-name=2", timeout=90)
+    assert result.code == 0, str(result)
+    lines = result.out.splitlines()
+    assert lines[0] == "Attaching to a-1, long-service-name-1, long-service-name-2", lines
+    logged = [line for line in lines[1:] if " | " in line]
+    width = len("long-service-name-2")
+    assert "a-1" + " " * (width - 3) + "  | first" in logged, logged
+    for n in (1, 2):
+        assert f"long-service-name-{n}  | later" in logged, logged
+    assert {line.index(" | ") for line in logged} == {width + 1}, logged

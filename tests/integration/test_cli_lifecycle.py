@@ -273,9 +273,8 @@ def test_fast_noop_check_agrees_with_the_planner(cli: StackCLI, docker_client: d
     from stack.spec.loader import LoadOptions
 
     def fast() -> bool:
-        return converged(
-            LoadOptions(files=[str(cli.directory / "stack.yaml")], project_name=cli.project), need_healthy=False
-        )
+        options = LoadOptions(files=[str(cli.directory / "stack.yaml")], project_name=cli.project)
+        return converged(options, need_healthy=False) is not None
 
     cli.write(WEB_DB)
     assert not fast()

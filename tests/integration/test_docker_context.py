@@ -68,7 +68,8 @@ def test_the_current_context_selects_the_daemon(
     cli = make_cli(tmp_path, project_name, config)
     cli.ok("up", "-d")  # the SDK path
     assert project_containers(docker_client, project_name)[f"{project_name}-web-1"]["State"] == "running"
-    assert cli.ok("up", "-d").err == ""  # the no-op answer (light client, before click)
+    # The no-op answer (light client, before click), as Compose gives it.
+    assert cli.ok("up", "-d").err == f" Container {project_name}-web-1  Running\n[+] Running 1/1\n"
     assert f"{project_name}-web-1" in cli.ok("ps").out  # ps: the light client
 
     # Now the current context points nowhere: every path must fail, naming it, not fall back

@@ -32,7 +32,10 @@ def test_build_tags_and_labels_the_image_and_the_service_runs_it(api, make_proje
     assert any(n.op is Op.BUILD_IMAGE for n in plan.nodes)
     tag = f"{project.name}-app"
     image = docker_client.inspect_image(tag)
-    assert image["Config"]["Labels"][L.PROJECT] == project.name
+    image_labels = image["Config"]["Labels"]
+    assert image_labels[L.BUILT_FOR_PROJECT] == project.name
+    # An image must not hand its containers the labels that decide ownership.
+    assert L.CONTAINER_OF not in image_labels and L.PROJECT not in image_labels
     assert result.image_ids[tag] == image["Id"]
     name = f"{project.name}-app-1"
     assert docker_client.wait(name, timeout=30)["StatusCode"] == 0

@@ -63,8 +63,9 @@ def test_api_calls_are_counted_by_kind(api, make_project):
     assert api.calls["container.inspect"] == 0  # observe never inspects per container
     assert api.calls["volume.list"] == 1
     assert api.calls["image.list"] == 1
-    assert api.calls["network.list"] == 1
-    assert api.total_calls == 9
+    # ours by label, and by name every network the file declares: look-alikes, duplicates
+    assert api.calls["network.list"] == 2
+    assert api.total_calls == 10
 
 
 def test_create_under_temporary_name_then_rename(api, make_project, docker_client):
@@ -258,18 +259,24 @@ def test_observe_finds_external_networks_and_volumes_by_exact_name(api, make_pro
     net, vol = f"{project.name}-ext-net", f"{project.name}-ext-vol"
     project.networks["shared"].name = net
     project.volumes["ext"].name = vol
-    # Labelled with the project so the fixture removes them; still external to the stack.
-    docker_client.create_network(net, labels={L.PROJECT: project.name})
-    docker_client.create_volume(vol, labels={L.PROJECT: project.name})
-    docker_client.create_network(net + "-longer", labels={L.PROJECT: project.name})
-    state = anyio.run(lambda: observe_project(api, project))
-    assert state.external_networks == frozenset({net})
-    assert state.external_volumes == frozenset({vol})
-    assert state.images == {"stack-test/busybox:latest": docker_client.inspect_image(IMAGE)["Id"]}
-    _, result = up(api, project)
-    assert result.ok
-    attached = docker_client.inspect_container(f"{project.name}-app-1")["NetworkSettings"]["Networks"]
-    assert list(attached) == [net]
+    # Not ours (no labels), as external resources are; removed at the end.
+    docker_client.create_network(net)
+    docker_client.create_volume(vol)
+    docker_client.create_network(net + "-longer")
+    try:
+        state = anyio.run(lambda: observe_project(api, project))
+        assert [n.name for n in state.networks] == [net]
+        assert [v.name for v in state.volumes] == [vol]
+        assert state.images == {"stack-test/busybox:latest": docker_client.inspect_image(IMAGE)["Id"]}
+        _, result = up(api, project)
+        assert result.ok
+        attached = docker_client.inspect_container(f"{project.name}-app-1")["NetworkSettings"]["Networks"]
+        assert list(attached) == [net]
+    finally:
+        docker_client.remove_container(f"{project.name}-app-1", force=True)
+        for name in (net, net + "-longer"):
+            docker_client.remove_network(name)
+        docker_client.remove_volume(vol)
 
 
 def test_a_failing_service_does_not_stop_independent_ones(api, make_project, docker_client):

@@ -7,6 +7,7 @@ import pytest
 
 from stack.engine.progress import RecordingSink, Status
 from stack.errors import HealthcheckFailedError, ServiceFailedError
+from stack.plan import labels as L
 from stack.plan.plan import Op
 from tests.integration.engine_helpers import up, up_async
 
@@ -25,7 +26,7 @@ def _event_times(docker_client, project: str, since: int) -> list[tuple[int, str
     import time
 
     stream = docker_client.events(
-        since=since, until=int(time.time()) + 1, filters={"label": [f"dev.stack.project={project}"]}, decode=True
+        since=since, until=int(time.time()) + 1, filters=L.container_filter(project), decode=True
     )
     out = []
     for ev in stream:
@@ -161,7 +162,7 @@ def test_cancelling_a_run_mid_wait_leaves_only_labelled_resources(api, make_proj
 
     anyio.run(run)
     # Everything the run created carries the project label (so `down` finds it); web never started.
-    listed = docker_client.containers(all=True, filters={"label": [f"dev.stack.project={project.name}"]})
+    listed = docker_client.containers(all=True, filters=L.container_filter(project.name))
     assert sorted(c["Names"][0].lstrip("/") for c in listed) == [f"{project.name}-db-1", f"{project.name}-web-1"]
     assert {c["Names"][0].lstrip("/"): c["State"] for c in listed}[f"{project.name}-web-1"] == "created"
 

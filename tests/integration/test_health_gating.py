@@ -245,7 +245,7 @@ services:
 
 
 def replica_ids(client: docker.APIClient, project: str, service: str) -> dict[int, str]:
-    found = client.containers(all=True, filters={"label": [f"{L.PROJECT}={project}", f"{L.SERVICE}={service}"]})
+    found = client.containers(all=True, filters=L.container_filter(project, service=service))
     return {int(c["Labels"][L.NUMBER]): str(c["Id"]) for c in found}
 
 

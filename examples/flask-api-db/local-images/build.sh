@@ -84,7 +84,9 @@ recipe_nginx() {
 
 recipe_hash() {
     {
-        printf '%s\n' "$SUITE" "$MIRROR" "${SLIM[@]}" "$PACKAGES" "${HOOKS[@]}" "${CHANGES[@]}"
+        # The hooks name files by this directory's path: hashed without it, so every copy of
+        # the example (`stack init`) shares the images instead of rebuilding and retagging them.
+        printf '%s\n' "$SUITE" "$MIRROR" "${SLIM[@]}" "$PACKAGES" "${HOOKS[@]//"$here"/<here>}" "${CHANGES[@]}"
         if [[ "$1" == postgres ]]; then cat "$here/postgres-entrypoint.sh"; fi
     } | sha256sum | cut -c1-16
 }

@@ -38,10 +38,10 @@ def test_line_splitter_joins_partial_writes_per_stream() -> None:
 
 
 def test_prefix_printer_pads_and_colours_per_service() -> None:
-    plain = PrefixPrinter(prefix=True, colour=False, width=10)
-    assert plain.format(LogLine("demo-db-1", "db", 1, "stdout", "hi")) == "demo-db-1   | hi"
-    assert PrefixPrinter(prefix=False, colour=True).format(LogLine("x-1", "x", 1, "stdout", "raw")) == "raw"
-    coloured = PrefixPrinter(prefix=True, colour=True)
+    plain = PrefixPrinter("demo", prefix=True, colour=False, width=6)
+    assert plain.format(LogLine("demo-db-1", "db", 1, "stdout", "hi")) == "db-1    | hi"
+    assert PrefixPrinter("x", prefix=False, colour=True).format(LogLine("x-1", "x", 1, "stdout", "raw")) == "raw"
+    coloured = PrefixPrinter("", prefix=True, colour=True)
     first = coloured.format(LogLine("a-1", "a", 1, "stdout", "1"))
     second = coloured.format(LogLine("b-1", "b", 1, "stdout", "2"))
     again = coloured.format(LogLine("a-2", "a", 2, "stdout", "3"))

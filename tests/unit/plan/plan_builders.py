@@ -74,7 +74,13 @@ def container(
         ref = service_image(proj.name, service, svc)
         h = service_config_hash(svc)
     if svc is None:
-        labels = {L.PROJECT: proj.name, L.SERVICE: service, L.NUMBER: str(number), L.IMAGE: ref}
+        labels = {
+            L.CONTAINER_OF: proj.name,
+            L.PROJECT: proj.name,
+            L.SERVICE: service,
+            L.NUMBER: str(number),
+            L.IMAGE: ref,
+        }
     else:  # what `up` would have put on it
         labels = L.container_labels(proj, service, number, h, oneoff=one_off)
     return ObservedContainer(
@@ -88,6 +94,7 @@ def container(
         one_off=one_off,
         labels=labels,
         networks=nets,
+        network_ids=tuple(sorted(fake_id("net:" + n) for n in nets)),
     )
 
 

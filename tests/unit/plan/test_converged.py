@@ -28,6 +28,7 @@ def container(service: str, number: int, **changes: Any) -> dict[str, Any]:
         "Status": "Up 3 seconds",
         "ImageID": "sha256:img",
         "Labels": {
+            L.CONTAINER_OF: "demo",
             L.PROJECT: "demo",
             L.SERVICE: service,
             L.NUMBER: str(number),

@@ -62,8 +62,16 @@ def test_network_and_volume_labels_and_filter() -> None:
         L.VERSION: __version__,
     }
     assert L.volume_labels("demo", "data")[L.VOLUME] == "data"
-    assert L.project_filter("demo") == {"label": ["dev.stack.project=demo"]}
-    assert L.project_filter("demo", oneoff=False) == {"label": ["dev.stack.project=demo", "dev.stack.oneoff=False"]}
+    assert L.resource_filter("demo") == {"label": ["dev.stack.project=demo"]}
+    assert L.container_filter("demo") == {"label": ["dev.stack.container-of=demo"]}
+    assert L.container_filter("demo", oneoff=False, service="web") == {
+        "label": ["dev.stack.container-of=demo", "dev.stack.oneoff=False", "dev.stack.service=web"]
+    }
+    assert L.container_filter(None) == {"label": ["dev.stack.container-of"]}
+    # A container is ours by the label only stack sets at create, never by the project label
+    # that an image (and so every container started from it) may carry.
+    assert L.is_our_container(L.container_labels(project({"web": {"image": "b"}}), "web", 1, "h"), "demo")
+    assert not L.is_our_container({L.PROJECT: "demo", L.SERVICE: "web"}, "demo")
     assert L.is_owned({L.PROJECT: "demo"}, "demo")
     assert not L.is_owned({"com.docker.compose.project": "demo"}, "demo")
 

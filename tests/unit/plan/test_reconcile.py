@@ -10,7 +10,7 @@ import pytest
 from stack.errors import ResourceNotFoundError, StackFileError, UsageError
 from stack.plan import labels as L
 from stack.plan.hash import service_config_hash
-from stack.plan.observed import ObservedState
+from stack.plan.observed import ObservedNetwork, ObservedState, ObservedVolume
 from stack.plan.options import UpOptions
 from stack.plan.plan import NODE_ARGS, Op, Plan
 from stack.plan.reconcile import image_references, plan_images, plan_up
@@ -84,9 +84,11 @@ def test_external_network_must_exist() -> None:
     with pytest.raises(ResourceNotFoundError, match="network corp is declared as external") as err:
         plan_up(p, ObservedState(project="demo", images=images(p)), UpOptions())
     assert "docker network create corp" in err.value.render()
-    plan = plan_up(p, ObservedState(project="demo", images=images(p), external_networks=frozenset({"corp"})))
+    corp = ObservedNetwork(id="n1", name="corp", key="", config_hash="")
+    plan = plan_up(p, ObservedState(project="demo", images=images(p), networks=(corp,)))
     assert [n.op for n in plan.nodes] == [Op.CREATE_CONTAINER, Op.START_CONTAINER]
-    assert plan.nodes[0].args["networks"] == [{"key": "default", "name": "corp"}]
+    # An existing network is named by its id: a name may be shared by several networks.
+    assert plan.nodes[0].args["networks"] == [{"key": "default", "name": "n1"}]
 
 
 def test_external_volume_must_exist() -> None:
@@ -96,7 +98,7 @@ def test_external_volume_must_exist() -> None:
     )
     with pytest.raises(ResourceNotFoundError, match="volume shared-pg is declared as external"):
         plan_up(p, converged(p), UpOptions())
-    ok = replace(converged(p), volumes=(), external_volumes=frozenset({"shared-pg"}))
+    ok = replace(converged(p), volumes=(ObservedVolume(name="shared-pg", key=""),))
     assert plan_up(p, ok, UpOptions()).is_empty()
 
 
@@ -264,3 +266,42 @@ def test_stop_timeout_is_minus_t_else_stop_grace_period() -> None:
     assert stops == {"db": 90.0, "web": None}
     forced = plan_down(converged(p), DownOptions(timeout=3), p)
     assert {n.args["timeout"] for n in forced.nodes if n.op is Op.STOP_CONTAINER} == {3}
+
+
+def test_several_networks_of_our_name_none_ours_is_an_error_naming_them() -> None:
+    from stack.errors import ResourceConflictError
+
+    p = project({"web": {"image": "busybox"}})
+    theirs = [ObservedNetwork(id=f"n{i}", name="demo_default", key="", config_hash="") for i in (1, 2)]
+    state = ObservedState(project="demo", images=images(p), networks=tuple(theirs))
+    with pytest.raises(ResourceConflictError, match="2 networks are named demo_default") as error:
+        plan_up(p, state, UpOptions())
+    assert "docker network rm" in error.value.render()
+
+
+def test_down_removes_every_copy_of_our_networks_by_id() -> None:
+    from stack.plan.options import DownOptions
+    from stack.plan.reconcile import plan_down
+
+    p = project({"web": {"image": "busybox"}})
+    state = converged(p)
+    copy = replace(state.networks[0], id="copy-id")
+    removed = plan_down(replace(state, networks=(*state.networks, copy)), DownOptions(), p)
+    ids = sorted(n.args["id"] for n in removed.nodes if n.op is Op.REMOVE_NETWORK)
+    assert ids == sorted([state.networks[0].id, "copy-id"])
+
+
+def test_down_v_removes_anonymous_volumes_taken_over_by_recreates() -> None:
+    from stack.plan.options import DownOptions
+    from stack.plan.reconcile import plan_down
+
+    p = project({"web": {"image": "busybox"}})
+    state = converged(p)
+    web = state.containers[0]
+    took_over = replace(web, labels={**web.labels, L.INHERITED_VOLUMES: "a" * 64})
+    plan = plan_down(replace(state, containers=(took_over,)), DownOptions(remove_volumes=True), p)
+    volume = next(n for n in plan.nodes if n.op is Op.REMOVE_VOLUME)
+    assert volume.args["name"] == "a" * 64 and volume.args["if_unused"]
+    removal = next(n for n in plan.nodes if n.op is Op.REMOVE_CONTAINER)
+    assert removal.id in volume.deps
+    assert not any(n.op is Op.REMOVE_VOLUME for n in plan_down(replace(state, containers=(took_over,)), None, p).nodes)

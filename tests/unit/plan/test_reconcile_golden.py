@@ -22,7 +22,7 @@ from stack.plan.plan import Plan
 from stack.plan.reconcile import plan_down, plan_up
 from stack.spec.models import Project
 
-from .plan_builders import container, converged, images, network, project, volume
+from .plan_builders import container, converged, fake_id, images, network, project, volume
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -199,9 +199,24 @@ def case_interrupted_recreate_is_finished() -> Plan:
         name=f"{old.id[:12]}_demo-web-1",
         created=2.0,
         networks=("demo_default",),  # created on its first network; the rest come after the rename
+        network_ids=(fake_id("net:demo_default"),),
     )
     others = tuple(c for c in state.containers if not (c.service == "web" and c.number == 1))
     return plan_up(p, replace(state, containers=(*others, old, new)), UpOptions())
+
+
+def case_duplicate_networks_merged() -> Plan:
+    """Two of our demo_front networks (an older race): web-1 is on the copy web-2 is not;
+    the copy most containers use stays, web-1 moves onto it, the empty copy is removed by id;
+    a third replica joins the kept copy by id."""
+    p = base(web={"scale": 3})
+    state = converged(base())
+    front = next(n for n in state.networks if n.key == "front")
+    copy = replace(front, id=fake_id("net:copy"), created="2026-01-02T00:00:00Z")
+    web1 = next(c for c in state.containers if c.service == "web" and c.number == 1)
+    moved = replace(web1, network_ids=tuple(sorted({fake_id("net:demo_default"), copy.id})))
+    containers = tuple(moved if c is web1 else c for c in state.containers)
+    return plan_up(p, replace(state, networks=(*state.networks, copy), containers=containers), UpOptions())
 
 
 def case_network_and_volume_not_ours_reused() -> Plan:

@@ -1,4 +1,12 @@
-"""Fuzzing the loader: whatever the input, only StackError subclasses may escape."""
+"""Fuzzing the loader: whatever the input, only StackError subclasses may escape.
+
+* property tests (hypothesis): random YAML documents and a mutated valid file. In CI they are
+  derandomized (the "ci" profile of tests/conftest.py, loaded when CI is set): the same
+  examples every run. Locally they explore new ones each run.
+* a seeded mutation fuzzer over the awesome-compose corpus (fuzz_mutations.py): FUZZ_CASES
+  adversarial files from a fixed seed, each loaded as `stack config` and `up` would, in under
+  10 s. The same cases every run; run it with other seeds and more cases by hand (see there).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from hypothesis import strategies as st
 
 from stack.errors import StackError
 from stack.spec.loader import LoadOptions, load_project
+from tests.conftest import require_shared
+from tests.unit.spec.fuzz_mutations import CASE_LIMIT_S, fuzz
 
 KEYS = [
     "services", "networks", "volumes", "secrets", "configs", "name", "include", "x-a",
@@ -117,3 +127,16 @@ def test_mutated_valid_file(data: st.DataObject) -> None:
             lines[i : i + 1] = [lines[i], lines[i]] if op == "dup_line" else []
             text = "".join(lines)
     _load_text(text)
+
+
+FUZZ_SEED = 20261202
+FUZZ_CASES = 2_000
+
+
+def test_mutated_corpus_files_load_or_fail_cleanly() -> None:
+    corpus = require_shared("corpus", "awesome-compose")
+    outcome = fuzz(corpus, FUZZ_SEED, FUZZ_CASES)
+    print(f"{outcome.cases} cases, {outcome.loaded} loaded, slowest {outcome.slowest[0]:.2f} s ({outcome.slowest[1]})")
+    assert outcome.cases == FUZZ_CASES
+    assert outcome.failures == [], f"reproduce: python -m tests.unit.spec.fuzz_mutations --seed {FUZZ_SEED} --only N"
+    assert outcome.slowest[0] < CASE_LIMIT_S

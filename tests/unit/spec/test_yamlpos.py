@@ -123,7 +123,7 @@ def test_unknown_tag_and_non_scalar_key() -> None:
 
 
 def test_alias_bomb_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("stack.spec.yamlpos.MAX_NODES", 10_000)
+    monkeypatch.setattr("stack.spec.limits.MAX_ALIASED_NODES", 10_000)
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         prev = f"*a{i - 1}"
@@ -171,6 +171,19 @@ PLAIN_VALUES = [
     ".5",
     "5.",
     "1:30",
+    # beyond int64: a uint64, else a float, else (beyond float64) the text, as go-yaml reads them
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "9" * 30,
+    "9" * 400,
+    "9" * 5_000,
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "0x" + "F" * 17,
+    "0o" + "7" * 30,
 ]
 
 
