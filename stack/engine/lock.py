@@ -227,7 +227,8 @@ class _Locker:
             await anyio.sleep(BEAT_SECONDS)  # the heartbeat's period, not a synchronisation
             beat = f"{self.name}.beat-{self.me.token}-{count}"
             self.beats = True
-            with contextlib.suppress(docker.errors.APIError):
+            # A missed beat is not the command's failure: the command itself reports a lost daemon.
+            with contextlib.suppress(docker.errors.APIError, StackError):
                 await self.api.create_volume(beat, driver="local", labels={L.LOCK_BEAT: self.me.token})
                 if previous is not None:
                     await self.remove(previous)
@@ -276,7 +277,10 @@ async def _acquire(locker: _Locker, policy: LockPolicy) -> None:
                 told = holder.token
             # Woken by the release; otherwise look again whether the holder still lives.
             with anyio.move_on_after(min(RECHECK_SECONDS, remaining)):
-                await released.receive()
+                try:
+                    await released.receive()
+                except anyio.EndOfStream:
+                    await anyio.sleep(RECHECK_SECONDS)  # the event stream ended: poll until the deadline
 
 
 @asynccontextmanager
