@@ -49,9 +49,15 @@ def remove_project(client: docker.APIClient, project: str, *, images: bool = Tru
     """Remove everything labelled with `project`: containers, networks, volumes, and images
     unless `images` is False (the e2e images are a cache shared with the user's own runs)."""
     selector = L.resource_filter(project)
+    inherited: set[str] = set()
     for c in client.containers(all=True, filters=L.container_filter(project)):
+        inherited.update(v for v in (c.get("Labels") or {}).get(L.INHERITED_VOLUMES, "").split(",") if v)
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_container(c["Id"], force=True, v=True)
+    # Anonymous volumes carried over by a recreate are the project's too (`down -v` removes them).
+    for name in sorted(inherited):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client.remove_volume(name)
     for n in client.networks(filters=selector):
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_network(n["Id"])
