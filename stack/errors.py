@@ -8,6 +8,7 @@ Exit codes follow ARCHITECTURE.md: 2 for usage or stack-file errors, 1 for runti
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -48,6 +49,14 @@ class Location:
         if self.column is None:
             return f"{self.file}:{self.line}"
         return f"{self.file}:{self.line}:{self.column}"
+
+
+def unknown_service(name: str, known: Iterable[str], *, context: str = "") -> UsageError:
+    """The one "no such service" error, naming the services the stack has (`context`: what was
+    being asked, e.g. `--scale api=3: `)."""
+    names = sorted(known)
+    listed = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    return UsageError(f"{context}no such service: {name}", hint=f"services in this stack: {listed or 'none'}")
 
 
 class StackFileError(StackError):
@@ -102,7 +111,11 @@ class DockerUnavailableError(StackError):
 
 
 class DockerAPIError(StackError):
-    """The daemon refused a request; the message names the service and resource."""
+    """The daemon refused a request; the message names the service and resource.
+
+    `status` is the daemon's HTTP status and `detail` its own words, for code that decides by
+    them (a 409 "volume is in use", "already exists in network"); None/"" when not known.
+    """
 
     def __init__(
         self,
@@ -111,10 +124,18 @@ class DockerAPIError(StackError):
         service: str | None = None,
         resource: str | None = None,
         hint: str | None = None,
+        status: int | None = None,
+        detail: str = "",
     ) -> None:
         super().__init__(message, hint=hint)
         self.service = service
         self.resource = resource
+        self.status = status
+        self.detail = detail or message
+
+
+class DockerNotFoundError(DockerAPIError):
+    """The daemon has no such object (HTTP 404): gone meanwhile, or never there."""
 
 
 class PortInUseError(DockerAPIError):

@@ -69,13 +69,12 @@ def name_only(ctx: click.Context, services: list[str] | None = None) -> str:
 
 def check_services(project: Project, services: list[str]) -> None:
     """An unknown service name is a usage error naming the services that exist."""
-    from stack.errors import UsageError
+    from stack.errors import unknown_service
 
     known = {**project.services, **project.disabled_services}
     for name in services:
         if name not in known:
-            listed = ", ".join(sorted(known)) or "none"
-            raise UsageError(f"no such service: {name}", hint=f"services in this stack: {listed}")
+            raise unknown_service(name, known)
 
 
 def run(fn: Callable[[], Awaitable[T]]) -> T:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stack.errors import UsageError
+from stack.errors import UsageError, unknown_service
 
 if TYPE_CHECKING:
     from stack.cli.global_options import GlobalOptions
@@ -47,8 +47,7 @@ def _hash_lines(project: Project, spec: str) -> list[str]:
     lines = []
     for name in wanted:
         if name not in project.services:
-            known = ", ".join(sorted(project.services)) or "none"
-            raise UsageError(f"no such service: {name!r}", hint=f"services: {known}")
+            raise unknown_service(name, project.services)
         lines.append(f"{name} {service_config_hash(project.services[name])}")
     return lines
 
@@ -86,8 +85,7 @@ def selected_raw(options: Any) -> dict[str, Any]:
         try:
             data = select_services(data, options.services)
         except KeyError as e:
-            known = ", ".join(sorted(data.get("services") or {})) or "none"
-            raise UsageError(f"no such service: {e.args[0]!r}", hint=f"services: {known}") from None
+            raise unknown_service(str(e.args[0]), data.get("services") or {}) from None
     return data
 
 

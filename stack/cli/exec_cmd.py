@@ -64,12 +64,12 @@ def exec_(
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND in a running container of SERVICE; exit with its exit code."""
-    from stack import api_ops
+    from stack import api
 
     project, name = load_or_name(ctx)
     if project is not None:
         check_services(project, [service])
-    request = api_ops.ExecRequest(
+    request = api.ExecRequest(
         command=list(command),
         env=parse_env(env),
         user=user,
@@ -78,7 +78,7 @@ def exec_(
         tty=_wants_tty(no_tty) and not detach,
         detach=detach,
     )
-    code = run(lambda: api_ops.exec_async(name, service, request, index=index))
+    code = run(lambda: api.exec_async(name, service, request, index=index))
     sys.exit(code)
 
 
@@ -116,7 +116,7 @@ def run_(
     command: tuple[str, ...],
 ) -> None:
     """Run a one-off container of SERVICE (its command, or COMMAND); exit with its exit code."""
-    from stack import api_ops
+    from stack import api
 
     project = load(ctx, [service])
     check_services(project, [service])
@@ -126,7 +126,7 @@ def run_(
         if not key or not sep:
             raise UsageError(f"invalid --label {label!r}", hint="use -l KEY=VALUE")
         label_map[key] = value
-    options = api_ops.RunOptions(
+    options = api.RunOptions(
         command=list(command) if command else None,
         entrypoint=shlex.split(entrypoint) if entrypoint is not None else None,
         env=parse_env(env),
@@ -154,7 +154,7 @@ def run_(
             with ProgressPrinter(project, project.name) as printer:
                 run(lambda: api.up_async(project, UpOptions(services=deps), progress=printer, lock=lock))
         options = dataclasses.replace(options, no_deps=True)
-    result = run(lambda: api_ops.run_async(project, service, options, lock=lock))
+    result = run(lambda: api.run_async(project, service, options, lock=lock))
     if detach:
         click.echo(result.container)
     sys.exit(result.exit_code)

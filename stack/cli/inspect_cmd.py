@@ -12,6 +12,11 @@ import click
 from stack.cli.common import check_services, load_or_name, run
 
 
+def _dumps(value: Any) -> str:
+    """One compact JSON line (events --json, stats --format json)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns, three spaces apart (as the docker CLI)."""
     if not rows:
@@ -32,10 +37,10 @@ def _project(ctx: click.Context, services: Sequence[str]) -> str:
 @click.pass_context
 def top(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Show the processes running in each container."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
-    results = run(lambda: api_ops.top_async(name, list(services)))
+    results = run(lambda: api.top_async(name, list(services)))
     blocks = [f"{r.container}\n{table([r.titles, *r.processes])}" for r in results]
     if blocks:
         click.echo("\n\n".join(blocks))
@@ -49,10 +54,10 @@ def top(ctx: click.Context, services: tuple[str, ...]) -> None:
 @click.pass_context
 def port(ctx: click.Context, protocol: str, index: int, service: str, private_port: int) -> None:
     """Print the host address a container port is published on (HOST_IP:PORT)."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, [service])
-    click.echo(run(lambda: api_ops.port_async(name, service, private_port, protocol=protocol, index=index)))
+    click.echo(run(lambda: api.port_async(name, service, private_port, protocol=protocol, index=index)))
 
 
 def _size(value: int) -> str:
@@ -68,10 +73,10 @@ def _size(value: int) -> str:
 @click.pass_context
 def images(ctx: click.Context, quiet: bool, fmt: str, services: tuple[str, ...]) -> None:
     """List the images the project's containers use."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
-    rows = run(lambda: api_ops.images_async(name, list(services)))
+    rows = run(lambda: api.images_async(name, list(services)))
     if quiet:
         for image_id in dict.fromkeys(r.image_id for r in rows):
             click.echo(image_id)
@@ -92,9 +97,9 @@ def images(ctx: click.Context, quiet: bool, fmt: str, services: tuple[str, ...])
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 def ls(show_all: bool, quiet: bool, fmt: str) -> None:
     """List every stack on this Docker daemon, with its container states."""
-    from stack import api_ops
+    from stack import api
 
-    rows = run(lambda: api_ops.ls_async(all=show_all))
+    rows = run(lambda: api.ls_async(all=show_all))
     if quiet:
         for r in rows:
             click.echo(r.name)
@@ -117,15 +122,15 @@ def _event_line(event: dict[str, Any]) -> str:
 @click.pass_context
 def events(ctx: click.Context, as_json: bool, services: tuple[str, ...]) -> None:
     """Stream the project's container events (until Ctrl-C)."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
 
     def show(event: dict[str, Any]) -> None:
-        sys.stdout.write((api_ops.dumps(event) if as_json else _event_line(event)) + "\n")
+        sys.stdout.write((_dumps(event) if as_json else _event_line(event)) + "\n")
         sys.stdout.flush()
 
-    run(lambda: api_ops.events_async(name, show, list(services)))
+    run(lambda: api.events_async(name, show, list(services)))
 
 
 def _stats_rows(usages: Sequence[Any]) -> str:
@@ -155,17 +160,17 @@ def _stats_rows(usages: Sequence[Any]) -> str:
 @click.pass_context
 def stats(ctx: click.Context, no_stream: bool, fmt: str, services: tuple[str, ...]) -> None:
     """CPU, memory, network and block I/O of each running container (live until Ctrl-C)."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
 
     def render(usages: Sequence[Any]) -> str:
         if fmt == "json":
-            return "\n".join(api_ops.dumps(u.as_json()) for u in usages)
+            return "\n".join(_dumps(u.as_json()) for u in usages)
         return _stats_rows(usages)
 
     if no_stream:
-        text = render(run(lambda: api_ops.stats_async(name, list(services))))
+        text = render(run(lambda: api.stats_async(name, list(services))))
         if text:
             click.echo(text)
         return
@@ -181,7 +186,7 @@ def stats(ctx: click.Context, no_stream: bool, fmt: str, services: tuple[str, ..
         try:
             while True:
                 # Each reading takes the daemon about a second (two samples): that is the refresh.
-                usages = await api_ops.stats_async(name, list(services), api=docker_api)
+                usages = await api.stats_async(name, list(services), api=docker_api)
                 if not usages:
                     await anyio.sleep(1)  # nothing runs: refresh period of the (empty) view
                 text = render(usages)

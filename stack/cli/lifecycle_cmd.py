@@ -41,10 +41,10 @@ _timeout = click.option("-t", "--timeout", type=int, default=None, help="Seconds
 @click.pass_context
 def start(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Start existing containers (dependencies first)."""
-    from stack import api_ops
+    from stack import api
 
     lock = global_options(ctx).lock_policy()
-    _act(ctx, services, "Started", lambda p: api_ops.start_async(p, list(services), lock=lock))
+    _act(ctx, services, "Started", lambda p: api.start_async(p, list(services), lock=lock))
 
 
 @click.command()
@@ -53,10 +53,10 @@ def start(ctx: click.Context, services: tuple[str, ...]) -> None:
 @click.pass_context
 def stop(ctx: click.Context, timeout: int | None, services: tuple[str, ...]) -> None:
     """Stop running containers without removing them (dependents first)."""
-    from stack import api_ops
+    from stack import api
 
     lock = global_options(ctx).lock_policy()
-    _act(ctx, services, "Stopped", lambda p: api_ops.stop_async(p, list(services), timeout=timeout, lock=lock))
+    _act(ctx, services, "Stopped", lambda p: api.stop_async(p, list(services), timeout=timeout, lock=lock))
 
 
 @click.command()
@@ -66,10 +66,10 @@ def stop(ctx: click.Context, timeout: int | None, services: tuple[str, ...]) -> 
 @click.pass_context
 def restart(ctx: click.Context, timeout: int | None, no_deps: bool, services: tuple[str, ...]) -> None:
     """Restart containers (dependencies first)."""
-    from stack import api_ops
+    from stack import api
 
     lock = global_options(ctx).lock_policy()
-    _act(ctx, services, "Restarted", lambda p: api_ops.restart_async(p, list(services), timeout=timeout, lock=lock))
+    _act(ctx, services, "Restarted", lambda p: api.restart_async(p, list(services), timeout=timeout, lock=lock))
 
 
 @click.command()
@@ -79,9 +79,9 @@ def restart(ctx: click.Context, timeout: int | None, no_deps: bool, services: tu
 @click.pass_context
 def kill(ctx: click.Context, sig: str, remove_orphans: bool, services: tuple[str, ...]) -> None:
     """Send a signal (SIGKILL by default) to running containers."""
-    from stack import api_ops
+    from stack import api
 
-    _act(ctx, services, "Killed", lambda p: api_ops.kill_async(p, list(services), signal=sig))
+    _act(ctx, services, "Killed", lambda p: api.kill_async(p, list(services), signal=sig))
 
 
 @click.command()
@@ -89,9 +89,9 @@ def kill(ctx: click.Context, sig: str, remove_orphans: bool, services: tuple[str
 @click.pass_context
 def pause(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Pause (freeze) running containers."""
-    from stack import api_ops
+    from stack import api
 
-    _act(ctx, services, "Paused", lambda p: api_ops.pause_async(p, list(services)))
+    _act(ctx, services, "Paused", lambda p: api.pause_async(p, list(services)))
 
 
 @click.command()
@@ -99,9 +99,9 @@ def pause(ctx: click.Context, services: tuple[str, ...]) -> None:
 @click.pass_context
 def unpause(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Resume paused containers."""
-    from stack import api_ops
+    from stack import api
 
-    _act(ctx, services, "Unpaused", lambda p: api_ops.unpause_async(p, list(services)))
+    _act(ctx, services, "Unpaused", lambda p: api.unpause_async(p, list(services)))
 
 
 @click.command()
@@ -112,10 +112,10 @@ def unpause(ctx: click.Context, services: tuple[str, ...]) -> None:
 @click.pass_context
 def rm(ctx: click.Context, force: bool, stop_first: bool, volumes: bool, services: tuple[str, ...]) -> None:
     """Remove stopped containers (one-off `run` containers too)."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
-    candidates = run(lambda: api_ops.removable_async(name, list(services), stopped_too=stop_first))
+    candidates = run(lambda: api.removable_async(name, list(services), stopped_too=stop_first))
     if not candidates:
         click.echo("No stopped containers", err=True)
         return
@@ -124,7 +124,7 @@ def rm(ctx: click.Context, force: bool, stop_first: bool, volumes: bool, service
     if not force and sys.stdin.isatty() and not click.confirm("Are you sure?", default=False, err=True):
         return
     lock = global_options(ctx).lock_policy()
-    removed = run(lambda: api_ops.remove_async(name, list(services), stop_first=stop_first, volumes=volumes, lock=lock))
+    removed = run(lambda: api.remove_async(name, list(services), stop_first=stop_first, volumes=volumes, lock=lock))
     _report(removed, "Removed")
 
 
@@ -134,7 +134,7 @@ def rm(ctx: click.Context, force: bool, stop_first: bool, volumes: bool, service
 @click.pass_context
 def wait(ctx: click.Context, down_project: bool, services: tuple[str, ...]) -> None:
     """Block until the containers of SERVICES exit; print their exit codes (exit with the first)."""
-    from stack import api_ops
+    from stack import api
 
     name = _project(ctx, services)
     order: list[int] = []
@@ -143,5 +143,5 @@ def wait(ctx: click.Context, down_project: bool, services: tuple[str, ...]) -> N
         order.append(code)
         click.echo(str(code))
 
-    run(lambda: api_ops.wait_async(name, list(services), on_exit=on_exit, down_project=down_project))
+    run(lambda: api.wait_async(name, list(services), on_exit=on_exit, down_project=down_project))
     sys.exit(order[0] if order else 0)

@@ -116,7 +116,7 @@ def logs(
     services: tuple[str, ...],
 ) -> None:
     """Show the output of the project's containers (all services when none are named)."""
-    from stack import api_ops
+    from stack import api
     from stack.engine.logs import LogOptions, parse_time
 
     project, name = load_or_name(ctx)
@@ -144,4 +144,4 @@ def logs(
     def size(names: list[str]) -> None:
         printer.reserve(label_from_name(name, n) for n in names)
 
-    run(lambda: api_ops.logs_async(name, printer, list(services), options, index=index, on_start=size))
+    run(lambda: api.logs_async(name, printer, list(services), options, index=index, on_start=size))

@@ -16,10 +16,10 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import docker.errors
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.logs import LineSink, LogOptions, LogTarget, follow_logs, target_from_list
+from stack.errors import DockerAPIError
 from stack.plan import labels as L
 from stack.plan.graph import ServiceGraph
 from stack.spec.models import Project
@@ -59,7 +59,7 @@ async def stop_project(
                 await api.kill_container(cid)
             else:
                 await api.stop_container(cid, None if timeout is None else int(timeout))
-        except docker.errors.APIError:
+        except DockerAPIError:
             pass  # already gone or stopped: nothing left to do
 
     for service in order:

@@ -20,9 +20,8 @@ import anyio
 import docker.errors
 
 from stack.engine.docker_api import DockerAPI
-from stack.engine.errors import explanation
 from stack.engine.progress import ProgressEvent, ProgressSink, Status, null_sink
-from stack.errors import BuildError
+from stack.errors import BuildError, DockerAPIError
 from stack.plan import labels as L
 from stack.plan.naming import service_image
 from stack.spec.models import BuildConfig, Project
@@ -189,8 +188,8 @@ async def _build_classic(
                         image_id = str(chunk["aux"]["ID"])
                     if "error" in chunk:
                         error = str(chunk["error"]).strip()
-        except docker.errors.APIError as exc:
-            error = explanation(exc)
+        except DockerAPIError as exc:
+            error = exc.detail
         except docker.errors.DockerException as exc:
             error = str(exc)
         if error is not None:

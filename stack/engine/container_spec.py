@@ -587,6 +587,20 @@ def inherit_anonymous_volumes(spec: ContainerSpec, old_mounts: list[dict[str, An
     return dataclasses.replace(spec, body=body)
 
 
+def for_session(spec: ContainerSpec, *, aliases: list[str] | None, interactive: bool) -> ContainerSpec:
+    """A `stack run` container: on its networks it answers to `aliases` only (not the service's
+    name), and its output, and its input when `interactive`, are attached to the caller's."""
+    body = dict(spec.body)
+    body.update({"AttachStdin": interactive, "AttachStdout": True, "AttachStderr": True})
+    if interactive:
+        body["StdinOnce"] = True
+    if aliases is not None:
+        for endpoint in (body.get("NetworkingConfig") or {}).get("EndpointsConfig", {}).values():
+            endpoint["Aliases"] = list(aliases)
+    later = tuple(dataclasses.replace(e, aliases=tuple(aliases)) for e in spec.connect_later) if aliases else None
+    return dataclasses.replace(spec, body=body, connect_later=later or spec.connect_later)
+
+
 def files_archive(files: tuple[InjectedFile, ...] | list[InjectedFile]) -> bytes:
     """A tar of `files` (paths from the root), for the daemon's archive upload."""
     import io

@@ -5,9 +5,10 @@ behind one shared `CapacityLimiter`; the SDK's connection pool is sized to match
 parallel calls never queue on the pool.  Every call is counted by kind (`api.calls`), which
 is how we know (and test) how many round trips a command makes.
 
-Connection failures become `DockerUnavailableError`.  The daemon's own refusals
-(`docker.errors.APIError`) are left to the caller, who knows which service and resource the
-call was about and turns them into a precise `StackError` with `stack.engine.errors`.
+This is the one boundary where the SDK's errors become ours, as httpx maps transport errors
+in one place: connection failures become `DockerUnavailableError`, the daemon's refusals
+`DockerAPIError` (`DockerNotFoundError` for a 404), carrying the daemon's status and words.
+Callers that know the service and resource re-word them with `stack.engine.errors.translate`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from anyio.abc import ObjectReceiveStream
 
 from stack.engine.endpoint import DEFAULT_CONTEXT, DEFAULT_HOST, Endpoint
 from stack.engine.endpoint import resolve as resolve_endpoint
+from stack.engine.errors import refusal
 from stack.errors import DockerUnavailableError
 
 T = TypeVar("T")
@@ -181,10 +183,10 @@ class DockerAPI:
                 f"the Docker daemon at {self.host} did not answer ({kind}) in time: {exc}",
                 hint="the daemon may be overloaded or hung; check `docker info`",
             ) from exc
+        except docker.errors.APIError as exc:
+            raise refusal(exc, kind) from exc
         except docker.errors.DockerException as exc:
-            if not isinstance(exc, docker.errors.APIError):
-                raise _unavailable(exc, self.host) from exc
-            raise
+            raise _unavailable(exc, self.host) from exc
 
     # -- system ---------------------------------------------------------------------------
 
@@ -246,6 +248,24 @@ class DockerAPI:
 
     async def kill_container(self, container: str, signal: str | None = None) -> None:
         await self.call("container.kill", self.client.kill, container, signal=signal)
+
+    async def pause_container(self, container: str) -> None:
+        await self.call("container.pause", self.client.pause, container)
+
+    async def unpause_container(self, container: str) -> None:
+        await self.call("container.unpause", self.client.unpause, container)
+
+    async def resize_container(self, container: str, rows: int, columns: int) -> None:
+        await self.call("container.resize", self.client.resize, container, rows, columns)
+
+    async def container_processes(self, container: str) -> dict[str, Any]:
+        """`docker top`: {"Titles": [...], "Processes": [[...], ...]}."""
+        return await self.call("container.top", self.client.top, container)
+
+    async def container_log_tail(self, container: str, lines: int) -> str:
+        """The last `lines` lines of a container's output (stdout and stderr), as text."""
+        raw = await self.call("container.logs", self.client.logs, container, tail=lines, stdout=True, stderr=True)
+        return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
 
     # -- networks -------------------------------------------------------------------------
 
@@ -323,6 +343,8 @@ class DockerAPI:
             source = await anyio.to_thread.run_sync(open_stream)
         except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise _unavailable(exc, self.host) from exc
+        except docker.errors.APIError as exc:
+            raise refusal(exc, kind) from exc
         token = anyio.lowlevel.current_token()
 
         def pump() -> None:

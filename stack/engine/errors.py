@@ -6,7 +6,7 @@ import re
 
 import docker.errors
 
-from stack.errors import DockerAPIError, PortInUseError
+from stack.errors import DockerAPIError, DockerNotFoundError, PortInUseError
 
 _PORT_TAKEN = re.compile(
     r"(?:Bind for (?P<ip1>[0-9a-fA-F.:\[\]]*?):(?P<port1>\d+) failed: port is already allocated)"
@@ -21,15 +21,24 @@ def explanation(exc: docker.errors.APIError) -> str:
     return str(text or exc).strip()
 
 
+def refusal(exc: docker.errors.APIError, kind: str) -> DockerAPIError:
+    """The one place an SDK refusal becomes ours: the facade raises this for every call (`kind`
+    names it, e.g. `container.start`); callers that know the service and resource `translate` it
+    into the message a user reads."""
+    detail = explanation(exc)
+    cls = DockerNotFoundError if isinstance(exc, docker.errors.NotFound) else DockerAPIError
+    return cls(f"the Docker daemon refused {kind}: {detail}", status=exc.status_code, detail=detail)
+
+
 def translate(
-    exc: docker.errors.APIError,
+    exc: DockerAPIError,
     *,
     action: str,
     service: str | None = None,
     resource: str | None = None,
 ) -> DockerAPIError:
     """The StackError for a daemon refusal of `action` (e.g. "start container demo-web-1")."""
-    detail = explanation(exc)
+    detail = exc.detail
     who = f"service {service}: " if service else ""
     port = _PORT_TAKEN.search(detail)
     if port:
@@ -42,7 +51,7 @@ def translate(
             resource=resource,
             hint=f"stop what listens on port {number}, or publish another host port in `ports:`",
         )
-    status = exc.status_code
+    status = exc.status
     hint: str | None = None
     lowered = detail.lower()
     if status == 404 and ("no such image" in lowered or ("not found" in lowered and "image" in action)):

@@ -20,11 +20,14 @@ Node arguments (the contract with stack.plan.reconcile):
                      rename: the network alias), [config_hash], [labels], [image],
                      [networks: [{key, name (daemon id or name)}] in attach order], [volumes: {key: name}],
                      [inherit_volumes_from: old container id], [network_mode], [volumes_from]
+                     [definition: the Service to create from (a `run`'s overridden one)],
+                     [aliases], [interactive] (a `run` container: attached to the caller)
                      Joins the FIRST network only; the plan connects the others (ConnectNetwork).
   StartContainer / StopContainer / RemoveContainer / RestartContainer
                      container (name) or container_id, [service], [timeout], [remove_volumes]
   RenameContainer    container, new_name
-  ConnectNetwork     container, network (daemon id or name), [service], [network_key] (stack-file key)
+  ConnectNetwork     container, network (daemon id or name), [service], [network_key] (stack-file key),
+                     [aliases] (instead of the service's)
   DisconnectNetwork  container, network (daemon id or name)
   WaitCondition      service (the dependency), condition, [required], [timeout], [dependent]
 
@@ -40,21 +43,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import docker.errors
 
 from stack.engine import container_spec as cs
 from stack.engine.build import build_image
 from stack.engine.docker_api import DockerAPI
-from stack.engine.errors import explanation, translate
+from stack.engine.errors import translate
 from stack.engine.progress import ProgressEvent, ProgressSink, Status, null_sink
 from stack.engine.taskgroups import unwrapped
 from stack.engine.waits import DEFAULT_WAIT_TIMEOUT, ContainerWatcher, WaitSpec, wait_for
-from stack.errors import StackError
+from stack.errors import DockerAPIError, DockerNotFoundError, StackError
 from stack.plan import labels as L
 from stack.plan import naming
 from stack.plan.expectations import healthcheck_state, restarts_after_exit
 from stack.plan.hash import network_config_hash, service_config_hash
 from stack.plan.plan import Node, Op, Plan
+from stack.spec.graph import service_reference
 from stack.spec.models import Network, Project, Service
 from stack.spec.units import duration_seconds
 
@@ -229,7 +232,7 @@ class _Run:
             try:
                 await self.api.remove_network(ref)
                 return
-            except docker.errors.APIError as exc:
+            except DockerAPIError as exc:
                 if STALE_ENDPOINTS not in str(exc):
                     raise
                 if anyio.current_time() + delay > deadline:
@@ -247,7 +250,7 @@ class _Run:
         """No container is attached to `network`, yet the daemon refuses to remove it."""
         try:
             info = await self.api.inspect_network(network)
-        except docker.errors.APIError:
+        except DockerAPIError:
             return False
         return not info.get("Containers")
 
@@ -269,11 +272,11 @@ class _Run:
         name = str(_arg(node, "name"))
         try:
             await self.api.remove_volume(name)
-        except docker.errors.APIError as exc:
+        except DockerAPIError as exc:
             # An anonymous volume that another container still mounts (volumes_from) stays.
-            if not (node.args.get("if_unused") and exc.status_code == 409):
+            if not (node.args.get("if_unused") and exc.status == 409):
                 raise
-            raise _Kept(f"volume {name} kept: {explanation(exc)}") from None
+            raise _Kept(f"volume {name} kept: {exc.detail}") from None
 
     async def build(self, node: Node) -> None:
         service = str(_arg(node, "service"))
@@ -292,7 +295,7 @@ class _Run:
 
     async def create_container(self, node: Node) -> None:
         service_name = str(_arg(node, "service"))
-        svc = self.service(service_name)
+        svc = node.args.get("definition") or self.service(service_name)
         number = int(_arg(node, "number", default=1))
         default_name = naming.service_container_name(self.project.name, service_name, svc, number)
         name = str(_arg(node, "name", default=default_name))
@@ -302,8 +305,8 @@ class _Run:
         )
         image = node.args.get("image") or naming.service_image(self.project.name, service_name, svc)
         network_mode = node.args.get("network_mode")
-        if network_mode is None and svc.network_mode and svc.network_mode.startswith("service:"):
-            other = svc.network_mode.split(":", 1)[1]
+        other = service_reference(svc.network_mode)
+        if network_mode is None and other is not None:
             network_mode = "container:" + naming.service_container_name(
                 self.project.name, other, self.service(other), 1
             )
@@ -326,6 +329,8 @@ class _Run:
             final_name=node.args.get("final_name") or name,
             volumes_from=node.args.get("volumes_from"),
         )
+        if "interactive" in node.args:
+            spec = cs.for_session(spec, aliases=node.args.get("aliases"), interactive=bool(node.args["interactive"]))
         inherit_from = node.args.get("inherit_volumes_from") or node.args.get("inherit_from")
         if inherit_from:
             # One inspect of the old container: its anonymous volumes carry over.
@@ -342,8 +347,8 @@ class _Run:
     async def _connect(self, container: str, network: str, kwargs: dict[str, Any]) -> None:
         try:
             await self.api.connect_network(container, network, **kwargs)
-        except docker.errors.APIError as exc:
-            if "already exists in network" not in explanation(exc):
+        except DockerAPIError as exc:
+            if "already exists in network" not in exc.detail:
                 raise
 
     async def start(self, node: Node) -> None:
@@ -378,6 +383,8 @@ class _Run:
                 key = next((k for k, n in self.network_names().items() if n == network), None)
             if key is not None:
                 kwargs = cs.endpoint(self.service(service), str(key), network, container).connect_kwargs()
+        if node.args.get("aliases") is not None:
+            kwargs["aliases"] = list(node.args["aliases"])  # a one-off answers to its own name only
         await self._connect(container, network, kwargs)
 
     async def disconnect(self, node: Node) -> None:
@@ -463,8 +470,8 @@ class _Run:
         service = _service_of(node)
         try:
             outcome = await self.handler(node.op)(node)
-        except docker.errors.APIError as exc:
-            if isinstance(exc, docker.errors.NotFound) and node.op in _REMOVALS:
+        except DockerAPIError as exc:
+            if isinstance(exc, DockerNotFoundError) and node.op in _REMOVALS:
                 # Removing what is already gone reaches the goal (removed by hand meanwhile).
                 return True
             raise translate(exc, action=self.describe(node), service=service, resource=node.resource) from exc

@@ -34,12 +34,11 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-import docker.errors
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.taskgroups import unwrapped
-from stack.errors import ProjectLockedError, ResourceConflictError, StackError
+from stack.errors import DockerAPIError, DockerNotFoundError, ProjectLockedError, ResourceConflictError, StackError
 from stack.plan import labels as L
 
 DEFAULT_LOCK_TIMEOUT = 300.0  # seconds a writer waits for another; builds can take minutes
@@ -160,7 +159,7 @@ class _Locker:
         labels = {L.LOCK: self.project, L.LOCK_HOLDER: self.me.label()}
         try:
             volume = await self.api.create_volume(name, driver="local", labels=labels)
-        except docker.errors.APIError as exc:
+        except DockerAPIError as exc:
             raise translate(exc, action=f"create lock volume {name} of project {self.project}") from exc
         found = dict(volume.get("Labels") or {})
         if found.get(L.LOCK) != self.project:
@@ -173,7 +172,7 @@ class _Locker:
     async def holder_of(self, name: str) -> Holder | None:
         try:
             volume = await self.api.inspect_volume(name)
-        except docker.errors.NotFound:
+        except DockerNotFoundError:
             return None
         return Holder.parse(str((volume.get("Labels") or {}).get(L.LOCK_HOLDER, "")))
 
@@ -213,7 +212,7 @@ class _Locker:
                 await self.remove(guard)
 
     async def remove(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        with contextlib.suppress(DockerNotFoundError):
             await self.api.remove_volume(name)
 
     async def remove_beats(self, token: str) -> None:
@@ -228,7 +227,7 @@ class _Locker:
             beat = f"{self.name}.beat-{self.me.token}-{count}"
             self.beats = True
             # A missed beat is not the command's failure: the command itself reports a lost daemon.
-            with contextlib.suppress(docker.errors.APIError, StackError):
+            with contextlib.suppress(DockerAPIError, StackError):
                 await self.api.create_volume(beat, driver="local", labels={L.LOCK_BEAT: self.me.token})
                 if previous is not None:
                     await self.remove(previous)
@@ -238,7 +237,7 @@ class _Locker:
         """Remove our lock volume, unless someone took it over (judged us gone).  A release that
         fails (daemon gone) must not hide the command's own outcome: the volume stays, and the
         next writer finds our process gone and takes the lock over."""
-        with contextlib.suppress(docker.errors.APIError, StackError):
+        with contextlib.suppress(DockerAPIError, StackError):
             if self.beats:
                 await self.remove_beats(self.me.token)
             current = await self.holder_of(self.name)

@@ -23,11 +23,10 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import docker.errors
 from docker.types.daemon import CancellableStream
 
 from stack.engine.docker_api import DockerAPI
-from stack.errors import UsageError
+from stack.errors import DockerNotFoundError, UsageError
 from stack.plan import labels as L
 from stack.spec.units import parse_duration_ns
 
@@ -176,7 +175,7 @@ async def stream_container_logs(api: DockerAPI, target: LogTarget, options: LogO
             async for stream, chunk in frames:
                 for text in splitter.feed(stream, chunk):
                     emit(stream, text)
-    except docker.errors.NotFound:
+    except DockerNotFoundError:
         return  # removed while we read: its log is gone with it
     for stream, text in splitter.flush():
         emit(stream, text)
@@ -194,7 +193,7 @@ async def resolve_tty(api: DockerAPI, target: LogTarget) -> LogTarget:
     """The same target, knowing whether the container has a TTY (its log is then unframed)."""
     try:
         info = await api.inspect_container(target.id)
-    except docker.errors.NotFound:
+    except DockerNotFoundError:
         return target
     tty = bool((info.get("Config") or {}).get("Tty"))
     return LogTarget(target.id, target.name, target.service, target.number, tty, target.one_off)

@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import docker.errors
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.listing import exit_code_of, health_of
 from stack.engine.taskgroups import unwrapped
+from stack.errors import DockerAPIError
 from stack.plan import labels as L
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stack.spec.models import Project
@@ -107,7 +107,7 @@ async def observe(
             async with anyio.create_task_group() as tg:
                 for kind, call in calls.items():
                     tg.start_soon(fetch, kind, call)
-    except docker.errors.APIError as exc:
+    except DockerAPIError as exc:
         raise translate(exc, action=f"list the resources of project {project}") from exc
 
     containers = tuple(

@@ -21,11 +21,10 @@ import enum
 import math
 
 import anyio
-import docker.errors
 
 from stack.engine.errors import translate
 from stack.engine.waits import ContainerState, ContainerWatcher, UnhealthyGrace, failure_detail, last_log_lines
-from stack.errors import HealthcheckFailedError, ServiceFailedError, WaitTimeoutError
+from stack.errors import DockerAPIError, HealthcheckFailedError, ServiceFailedError, WaitTimeoutError
 from stack.plan import labels as L
 from stack.plan.expectations import healthcheck_state, restarts_after_exit, runs_once
 from stack.spec.models import Project
@@ -102,7 +101,7 @@ async def wait_ready(
     api = watcher.api
     try:
         watcher.merge_listed(await api.list_containers(L.container_filter(watcher.project, oneoff=False)))
-    except docker.errors.APIError as exc:
+    except DockerAPIError as exc:
         raise translate(exc, action="list the project's containers") from exc
     bound = DEFAULT_READY_TIMEOUT if timeout is None else timeout
     deadline = anyio.current_time() + (bound if bound > 0 else math.inf)

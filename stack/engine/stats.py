@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import docker.errors
 
 from stack.engine.docker_api import DockerAPI
+from stack.errors import DockerNotFoundError
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ async def sample(api: DockerAPI, container_id: str, name: str, service: str) -> 
     """One reading of one container (None when it went away meanwhile)."""
     try:
         stats = await api.call("container.stats", api.client.stats, container_id, stream=False)
-    except docker.errors.NotFound:
+    except DockerNotFoundError:
         return None
     return usage_from_stats(stats, container=name, service=service, container_id=container_id)
 

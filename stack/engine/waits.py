@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import docker.errors
 from anyio.abc import ObjectReceiveStream
 
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.observe import container_from_list
 from stack.engine.taskgroups import unwrapped
-from stack.errors import HealthcheckFailedError, ServiceFailedError, StackError, WaitTimeoutError
+from stack.errors import DockerAPIError, HealthcheckFailedError, ServiceFailedError, StackError, WaitTimeoutError
 from stack.plan import labels as L
 
 DEFAULT_WAIT_TIMEOUT = 120.0
@@ -185,7 +184,7 @@ class UnhealthyGrace:
     async def _grace_of(self, container: str) -> float:
         try:
             info = await self.api.inspect_container(container)
-        except docker.errors.APIError:
+        except DockerAPIError:
             return self.GRACE_FLOOR
         check = (info.get("Config") or {}).get("Healthcheck") or {}
         interval = (check.get("Interval") or 30_000_000_000) / 1e9
@@ -214,10 +213,9 @@ class UnhealthyGrace:
 async def last_log_lines(api: DockerAPI, container: str, lines: int = 10) -> str:
     """The end of a container's output, indented, for a failure message ("" when unavailable)."""
     try:
-        raw = await api.call("container.logs", api.client.logs, container, tail=lines, stdout=True, stderr=True)
-    except docker.errors.APIError:
+        text = await api.container_log_tail(container, lines)
+    except DockerAPIError:
         return ""
-    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
     kept = [line[:300] for line in text.splitlines() if line.strip()][-lines:]
     return "\n".join("    " + line for line in kept)
 
@@ -280,7 +278,7 @@ async def failure_detail(api: DockerAPI, states: list[ContainerState]) -> str:
     for s in states:
         try:
             info = await api.inspect_container(s.id)
-        except docker.errors.APIError:
+        except DockerAPIError:
             continue
         state = info.get("State") or {}
         health = state.get("Health") or {}
@@ -315,7 +313,7 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
     filters = L.container_filter(watcher.project, oneoff=False, service=spec.service)
     try:
         listed = await api.list_containers(filters)
-    except docker.errors.APIError as exc:
+    except DockerAPIError as exc:
         raise translate(exc, action=f"list the containers of {spec.service}", service=spec.service) from exc
     watcher.merge_listed(listed)
     # Membership comes from the list (taken after the dependency's starts): the events of a

@@ -8,7 +8,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 
-from stack.errors import DependencyCycleError, UsageError
+from stack.errors import DependencyCycleError, StackError, unknown_service
+from stack.plan import labels as L
+from stack.plan.observed import ObservedContainer
+from stack.spec.graph import service_reference
 from stack.spec.models import Service
 
 
@@ -23,8 +26,9 @@ def implicit_dependencies(service: Service) -> list[str]:
     `volumes_from: x`."""
     found: list[str] = []
     for mode in (service.network_mode, service.ipc, service.pid):
-        if mode and mode.startswith("service:"):
-            found.append(mode.removeprefix("service:"))
+        provider = service_reference(mode)
+        if provider is not None:
+            found.append(provider)
     for entry in volumes_from(service):
         if entry.startswith("container:"):
             continue  # a container outside the stack: nothing to order
@@ -33,17 +37,31 @@ def implicit_dependencies(service: Service) -> list[str]:
 
 
 class ServiceGraph:
-    """Who depends on whom among a project's (enabled) services."""
+    """Who depends on whom among a project's (enabled) services: the one dependency order.
+
+    The planner, `down` and the lifecycle verbs all walk it (Compose's InDependencyOrder).  Built
+    from the stack file's services, or from plain "service -> what it needs" (`from_needs`: the
+    depends-on labels of containers, when the stack file is gone).
+    """
 
     def __init__(self, services: Mapping[str, Service]) -> None:
         self.services = dict(services)
+        needs = {name: set(s.depends_on) | set(implicit_dependencies(s)) for name, s in self.services.items()}
+        self._build(needs)
+
+    @classmethod
+    def from_needs(cls, needs: Mapping[str, Iterable[str]]) -> ServiceGraph:
+        """The graph of services that need the ones listed (names not among the keys are dropped)."""
+        graph = cls({})
+        graph._build({name: set(deps) for name, deps in needs.items()})
+        return graph
+
+    def _build(self, needs: Mapping[str, set[str]]) -> None:
         # service -> the services it needs (only those present: optional, absent deps are dropped)
-        self._deps: dict[str, set[str]] = {}
-        self._dependents: dict[str, set[str]] = {name: set() for name in self.services}
-        for name, service in self.services.items():
-            needed = set(service.depends_on) | set(implicit_dependencies(service))
-            self._deps[name] = {d for d in needed if d in self.services and d != name}
-            for dep in self._deps[name]:
+        self._deps: dict[str, set[str]] = {n: {d for d in deps if d in needs and d != n} for n, deps in needs.items()}
+        self._dependents: dict[str, set[str]] = {name: set() for name in needs}
+        for name, deps in self._deps.items():
+            for dep in deps:
                 self._dependents[dep].add(name)
         self._order = self._topological_order()
 
@@ -83,6 +101,17 @@ class ServiceGraph:
     def topological_order(self) -> list[str]:
         """Every service, each after all the services it needs."""
         return list(self._order)
+
+    def levels(self) -> list[list[str]]:
+        """The services in waves: each needs only services of earlier waves, so the services of
+        one wave can be acted on together (start in this order, stop in reverse)."""
+        depth: dict[str, int] = {}
+        for name in self._order:
+            depth[name] = 1 + max((depth[d] for d in self._deps[name]), default=-1)
+        waves: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for name in self._order:
+            waves[depth[name]].append(name)
+        return waves
 
     def _closure(self, start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
         found: set[str] = set()
@@ -134,6 +163,39 @@ class ServiceGraph:
         return self._sorted(chosen)
 
     def _check(self, service: str) -> None:
-        if service not in self.services:
-            known = ", ".join(sorted(self.services)) or "none"
-            raise UsageError(f"no such service: {service}", hint=f"the stack's services are: {known}")
+        if service not in self._deps:
+            raise unknown_service(service, self._deps)
+
+
+def observed_graph(
+    containers: Iterable[ObservedContainer], services: Mapping[str, Service] | None = None
+) -> ServiceGraph:
+    """The dependency order of existing containers: the stack file's services where it defines
+    them, else what each container's depends-on label says, so the order holds without the file
+    (and for orphans).  A cycle through labels cannot come from a valid file: those services
+    then have no order among themselves."""
+    known = dict(services or {})
+    needs: dict[str, set[str]] = {name: set(s.depends_on) | set(implicit_dependencies(s)) for name, s in known.items()}
+    labelled: dict[str, set[str]] = {}
+    for c in containers:
+        if c.service not in known:
+            labelled.setdefault(c.service, set()).update(d for d in c.labels.get(L.DEPENDS_ON, "").split(",") if d)
+    try:
+        return ServiceGraph.from_needs({**labelled, **needs})
+    except StackError:
+        return ServiceGraph.from_needs({**{name: set() for name in labelled}, **needs})
+
+
+def in_dependency_order(
+    containers: Iterable[ObservedContainer], services: Mapping[str, Service] | None = None, *, reverse: bool = False
+) -> list[list[ObservedContainer]]:
+    """Containers in waves, each service after the services it needs (`reverse`: before them,
+    the order to stop in); the containers of one wave can be acted on together."""
+    found = list(containers)
+    waves = observed_graph(found, services).levels()
+    if reverse:
+        waves.reverse()
+    grouped = [
+        sorted((c for c in found if c.service in wave), key=lambda c: (c.service, c.number, c.name)) for wave in waves
+    ]
+    return [wave for wave in grouped if wave]

@@ -34,3 +34,22 @@ class DownOptions:
     rmi: RemoveImages | None = None  # --rmi local|all
     remove_orphans: bool = False
     timeout: float | None = None  # -t
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `stack run` was asked: the command and its overrides of the service."""
+
+    command: list[str] | None = None  # None: the service's command
+    entrypoint: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    workdir: str | None = None
+    name: str | None = None
+    remove: bool = False  # --rm
+    no_deps: bool = False
+    publish: list[str] = field(default_factory=list)  # -p
+    service_ports: bool = False
+    tty: bool = False
+    detach: bool = False
+    labels: dict[str, str] = field(default_factory=dict)

@@ -35,10 +35,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stack.errors import ResourceConflictError, ResourceNotFoundError, StackError, StackFileError, UsageError
+from stack.errors import (
+    ResourceConflictError,
+    ResourceNotFoundError,
+    StackFileError,
+    UsageError,
+    unknown_service,
+)
 from stack.plan import labels as L
 from stack.plan.expectations import healthcheck_state
-from stack.plan.graph import ServiceGraph, volumes_from
+from stack.plan.graph import ServiceGraph, observed_graph, volumes_from
 from stack.plan.hash import network_config_hash, service_config_hash
 from stack.plan.naming import (
     default_image_name,
@@ -49,9 +55,10 @@ from stack.plan.naming import (
     volume_name,
 )
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stack.plan.options import DownOptions, UpOptions
+from stack.plan.options import DownOptions, RunOptions, UpOptions
 from stack.plan.plan import Op, Plan
-from stack.spec.models import Network, Project, Service, Volume
+from stack.spec.graph import service_reference
+from stack.spec.models import Network, Port, Project, Service, Volume
 
 # Compose's defaults when a healthcheck leaves them out (seconds).
 _HEALTH_INTERVAL = 30.0
@@ -61,8 +68,11 @@ _HEALTH_RETRIES = 3
 __all__ = [
     "declared_names",
     "image_references",
+    "oneoff_definition",
+    "parse_publish",
     "plan_down",
     "plan_images",
+    "plan_run",
     "plan_up",
     "service_networks",
 ]
@@ -195,8 +205,7 @@ class _UpPlanner:
             raise UsageError("--force-recreate and --no-recreate cannot be combined")
         for name, count in sorted(self.options.scale.items()):
             if name not in self.project.services:
-                known = ", ".join(sorted(self.project.services)) or "none"
-                raise UsageError(f"--scale {name}={count}: no such service", hint=f"services: {known}")
+                raise unknown_service(name, self.project.services, context=f"--scale {name}={count}: ")
             if count < 0:
                 raise UsageError(f"--scale {name}={count}: the number of replicas cannot be negative")
         for name in self.scope:
@@ -667,7 +676,7 @@ class _UpPlanner:
     def _namespace_modes(svc: Service) -> dict[str, str]:
         """`network_mode`/`ipc`/`pid` of the `service:x` form -> x."""
         modes = {"network_mode": svc.network_mode, "ipc": svc.ipc, "pid": svc.pid}
-        return {k: v.removeprefix("service:") for k, v in modes.items() if v and v.startswith("service:")}
+        return {k: p for k, v in modes.items() if (p := service_reference(v)) is not None}
 
     def _restart_cause(self, name: str) -> str | None:
         for dep, edge in sorted(self.project.services[name].depends_on.items()):
@@ -753,7 +762,9 @@ class _UpPlanner:
             return existing[0].name
         return service_container_name(self.project.name, service, self.project.services[service], 1)
 
-    def _connects(self, name: str, number: int, container: str, svc: Service, deps: list[int]) -> list[int]:
+    def _connects(
+        self, name: str, number: int, container: str, svc: Service, deps: list[int], **extra: Any
+    ) -> list[int]:
         nodes = []
         for key in service_networks(svc)[1:]:
             node = self.plan.add(
@@ -766,6 +777,7 @@ class _UpPlanner:
                 container=container,
                 network=self._network_ref(key),
                 network_key=key,
+                **extra,
             )
             nodes.append(node.id)
         return nodes
@@ -998,6 +1010,75 @@ def plan_up(project: Project, observed: ObservedState, options: UpOptions | None
     return _UpPlanner(project, observed, options or UpOptions()).run()
 
 
+def parse_publish(spec: str) -> Port:
+    """`run -p [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL]` (one port) as a Port."""
+    body, _, protocol = spec.partition("/")
+    parts = body.rsplit(":", 2)
+    host_ip = parts[0].strip("[]") if len(parts) == 3 else None
+    published = parts[-2] if len(parts) >= 2 else None
+    target = parts[-1]
+    if not target.isdigit() or (published and not published.isdigit()):
+        raise UsageError(
+            f"invalid --publish {spec!r}", hint="use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80"
+        )
+    return Port(target=int(target), published=published or None, host_ip=host_ip or None, protocol=protocol or "tcp")
+
+
+def oneoff_definition(service: Service, options: RunOptions) -> Service:
+    """The service as `stack run` runs it: its command, environment, user... overridden; no
+    restart policy, replicas or fixed name; ports only when asked (`--service-ports`, `-p`)."""
+    ports: list[Port] = list(service.ports) if options.service_ports else []
+    ports += [parse_publish(p) for p in options.publish]
+    update: dict[str, Any] = {"ports": ports, "restart": None, "deploy": None, "scale": None, "container_name": None}
+    update["tty"] = options.tty
+    update["stdin_open"] = not options.detach
+    if options.command is not None:
+        update["command"] = options.command
+    if options.entrypoint is not None:
+        update["entrypoint"] = options.entrypoint
+    if options.env:
+        update["environment"] = {**service.environment, **options.env}
+    if options.user:
+        update["user"] = options.user
+    if options.workdir:
+        update["working_dir"] = options.workdir
+    return service.model_copy(update=update)
+
+
+def plan_run(project: Project, observed: ObservedState, service: str, options: RunOptions, name: str) -> Plan:
+    """What `stack run` needs: the networks and volumes of `service` (created when missing, as
+    `up` creates them) and its one-off container `name`, whose only network alias is its own
+    name (the service's name keeps pointing at the service's replicas).  A service disabled by
+    its profiles may be run too; its image is built or pulled when missing.  Its dependencies
+    are `up`'s business, before this."""
+    original = project.services.get(service) or project.disabled_services.get(service)
+    if original is None:
+        raise unknown_service(service, {**project.services, **project.disabled_services})
+    definition = oneoff_definition(original, options)
+    definition.name = service
+    view = project.model_copy(update={"services": {**project.services, service: definition}})
+    planner = _UpPlanner(view, observed, UpOptions(services=[service], no_deps=True))
+    planner._networks()
+    planner._volumes()
+    planner._images()
+    ref = service_image(project.name, service, original)
+    args = planner._create_args(service, definition, 1, name, name, service_config_hash(original), ref)
+    args["labels"] = {**L.container_labels(project, service, 1, args["config_hash"], oneoff=True), **options.labels}
+    create_deps = planner._create_deps(service, definition, ref)
+    create = planner.plan.add(
+        Op.CREATE_CONTAINER,
+        f"service:{service}:{name}",
+        "stack run",
+        create_deps,
+        **args,
+        definition=definition,
+        aliases=[name],
+        interactive=not options.detach,
+    )
+    planner._connects(service, 1, name, definition, [create.id], aliases=[name])
+    return planner.plan
+
+
 def plan_images(project: Project, observed: ObservedState, options: UpOptions | None = None) -> Plan:
     """Only the BuildImage/PullImage nodes `up` needs (the first phase of a two-phase up)."""
     planner = _UpPlanner(project, observed, options or UpOptions())
@@ -1040,7 +1121,7 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
     def resource(c: ObservedContainer) -> str:
         return f"service:{c.service}:{c.name}" if c.one_off else f"service:{c.service}:{c.number}"
 
-    graph = _down_graph(every, containers)
+    graph = observed_graph(containers, every)
     # Stop in reverse dependency order: a service stops after everything that depends on it.
     order = graph.topological_order()
     rank = {svc: i for i, svc in enumerate(order)}
@@ -1133,22 +1214,6 @@ def plan_down(observed: ObservedState, options: DownOptions | None = None, proje
         for ref in _images_to_remove(observed, options, project):
             plan.add(Op.REMOVE_IMAGE, f"image:{ref}", f"down --rmi {options.rmi}", removals, image=ref)
     return plan
-
-
-def _down_graph(services: dict[str, Service], containers: list[ObservedContainer]) -> ServiceGraph:
-    """The stop order: the stack file's services, plus, for containers of services it does not
-    define (no file, or orphans), what their depends-on label says."""
-    needs: dict[str, set[str]] = {}
-    for c in containers:
-        if c.service not in services:
-            needs.setdefault(c.service, set()).update(d for d in c.labels.get(L.DEPENDS_ON, "").split(",") if d)
-    stand_ins = {
-        svc: Service.model_validate({"depends_on": {d: {} for d in sorted(deps)}}) for svc, deps in needs.items()
-    }
-    try:
-        return ServiceGraph({**stand_ins, **services})
-    except StackError:  # a cycle through labels: fall back to no order among the stand-ins
-        return ServiceGraph({**{svc: Service() for svc in stand_ins}, **services})
 
 
 def _images_to_remove(observed: ObservedState, options: DownOptions, project: Project | None) -> list[str]:

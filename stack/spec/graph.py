@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 
+def service_reference(value: object) -> str | None:
+    """x of `service:x` (network_mode, ipc, pid): the service whose container's namespace it
+    joins; None for any other value.  The one place this syntax is read."""
+    if isinstance(value, str) and value.startswith("service:"):
+        return value.removeprefix("service:") or None
+    return None
+
+
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
     """One dependency cycle as a closed walk (`["a", "b", "a"]`), or None when there is none.
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stack.errors import Location, StackFileError, UsageError
+from stack.errors import Location, StackFileError, unknown_service
 from stack.spec.discovery import (
     STDIN,
     find_stack_files,
@@ -281,8 +281,7 @@ def _load(options: LoadOptions) -> _Result:
     profiles = active_profiles(options.profiles, environ.get("STACK_PROFILES"))
     unknown = [s for s in options.services if s not in (project.get("services") or {})]
     if unknown:
-        defined = listing(sorted(project.get("services") or {})) or "none"
-        raise UsageError(f"no such service: {unknown[0]}", hint=f"defined services: {defined}")
+        raise unknown_service(unknown[0], project.get("services") or {})
     disabled = select_services(project, profiles, options.services, smap)
     ctx = TransformContext(name, working_dir, parsed[0].file, smap, env.lookup, interpolated=options.interpolate)
     raw = finalize(project, ctx, disabled=list(disabled))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stack.spec import shellwords
+from stack.spec.graph import service_reference
 from stack.spec.limits import DURATION_NS, PORT, SIZE, OutOfRange, clip, parse_int, range_for
 from stack.spec.merge import hashable
 from stack.spec.sourcemap import KeyPath, SourceMap
@@ -919,9 +920,9 @@ def _implied_dependencies(service: dict[str, Any]) -> None:
     needed: list[tuple[str, bool]] = []  # (service, restart with it)
     for link in service.get("links") or []:
         needed.append((str(link).split(":", 1)[0], True))
-    network_mode = service.get("network_mode")
-    if isinstance(network_mode, str) and network_mode.startswith("service:"):
-        needed.append((network_mode.removeprefix("service:"), True))
+    provider = service_reference(service.get("network_mode"))
+    if provider is not None:
+        needed.append((provider, True))
     for source in service.get("volumes_from") or []:
         text = str(source)
         if not text.startswith("container:"):

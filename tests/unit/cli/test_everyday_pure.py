@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stack.api_ops import event_json, parse_publish, start_order
+from stack.api import event_json, parse_publish
 from stack.cli.exec_cmd import parse_env
 from stack.cli.inspect_cmd import table
 from stack.cli.logs_cmd import PrefixPrinter
@@ -12,6 +12,7 @@ from stack.engine.logs import LineSplitter, LogLine, parse_time
 from stack.engine.stats import cpu_percent, human_bytes, usage_from_stats
 from stack.errors import UsageError
 from stack.plan import labels as L
+from stack.plan.graph import in_dependency_order
 from stack.plan.observed import ObservedContainer
 
 
@@ -91,13 +92,13 @@ def _container(service: str, needs: str = "", number: int = 1) -> ObservedContai
     )
 
 
-def test_start_order_puts_dependencies_first_from_labels() -> None:
+def test_dependency_order_puts_dependencies_first_from_labels() -> None:
     containers = [_container("web", "api"), _container("api", "db,cache"), _container("db"), _container("cache")]
     containers.append(_container("api", "db,cache", number=2))
-    levels = [[c.name for c in level] for level in start_order(containers)]
+    levels = [[c.name for c in level] for level in in_dependency_order(containers)]
     assert levels == [["p-cache-1", "p-db-1"], ["p-api-1", "p-api-2"], ["p-web-1"]]
     # A dependency that has no container here does not hold anything back.
-    assert [[c.name for c in lv] for lv in start_order([_container("web", "api")])] == [["p-web-1"]]
+    assert [[c.name for c in lv] for lv in in_dependency_order([_container("web", "api")])] == [["p-web-1"]]
 
 
 def test_parse_publish() -> None:

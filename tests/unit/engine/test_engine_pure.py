@@ -7,15 +7,16 @@ import pytest
 import requests
 
 from stack.engine.build import buildkit_feature
-from stack.engine.errors import translate
+from stack.engine.errors import refusal, translate
 from stack.engine.observe import container_from_list
-from stack.errors import PortInUseError
+from stack.errors import DockerAPIError, PortInUseError
 
 
-def _api_error(status: int, text: str) -> docker.errors.APIError:
+def _api_error(status: int, text: str) -> DockerAPIError:
+    """A daemon refusal as the facade raises it (its one mapping of the SDK's errors)."""
     response = requests.Response()
     response.status_code = status
-    return docker.errors.APIError("500 Server Error", response=response, explanation=text)
+    return refusal(docker.errors.APIError("500 Server Error", response=response, explanation=text), "container.start")
 
 
 @pytest.mark.parametrize(

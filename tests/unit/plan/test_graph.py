@@ -71,3 +71,46 @@ def test_cycle_is_named() -> None:
 def test_optional_absent_dependency_is_ignored() -> None:
     g = graph(web={"depends_on": {"debug": {"condition": "service_started", "required": False}}})
     assert g.dependencies("web") == []
+
+
+def test_levels_group_services_that_can_act_together() -> None:
+    graph = ServiceGraph.from_needs({"web": {"api"}, "api": {"db", "cache"}, "db": set(), "cache": set(), "x": set()})
+    assert graph.levels() == [["cache", "db", "x"], ["api"], ["web"]]
+    assert ServiceGraph.from_needs({}).levels() == []
+
+
+def test_from_needs_drops_absent_services_and_finds_cycles() -> None:
+    import pytest
+
+    from stack.errors import DependencyCycleError
+
+    assert ServiceGraph.from_needs({"a": {"gone"}}).levels() == [["a"]]
+    with pytest.raises(DependencyCycleError):
+        ServiceGraph.from_needs({"a": {"b"}, "b": {"a"}})
+
+
+def test_containers_in_dependency_order_from_labels_alone() -> None:
+    from stack.plan import labels as L
+    from stack.plan.graph import in_dependency_order
+    from stack.plan.observed import ObservedContainer
+
+    def c(service: str, needs: str = "", number: int = 1) -> ObservedContainer:
+        return ObservedContainer(
+            id=f"{service}{number}",
+            name=f"p-{service}-{number}",
+            service=service,
+            number=number,
+            state="running",
+            image_id="",
+            config_hash="",
+            labels={L.DEPENDS_ON: needs} if needs else {},
+        )
+
+    found = [c("web", "api"), c("api", "db"), c("api", "db", 2), c("db"), c("solo")]
+    names = [[x.name for x in wave] for wave in in_dependency_order(found)]
+    assert names == [["p-db-1", "p-solo-1"], ["p-api-1", "p-api-2"], ["p-web-1"]]
+    stop = [[x.name for x in wave] for wave in in_dependency_order(found, reverse=True)]
+    assert stop == [["p-web-1"], ["p-api-1", "p-api-2"], ["p-db-1", "p-solo-1"]]
+    # A cycle through labels (no valid file makes one): those services keep no order.
+    looped = in_dependency_order([c("a", "b"), c("b", "a")])
+    assert [[x.service for x in wave] for wave in looped] == [["a", "b"]]
