@@ -18,6 +18,7 @@ from stack.engine.observe import observe, observe_project
 from stack.engine.progress import ProgressSink, null_sink
 from stack.engine.readiness import wait_ready
 from stack.engine.waits import ContainerWatcher
+from stack.plan.expectations import healthcheck_state
 from stack.plan.graph import ServiceGraph
 from stack.plan.observed import ObservedState
 from stack.plan.options import DownOptions, UpOptions
@@ -139,12 +140,12 @@ def _unsupported_by_daemon(api: DockerAPI, project: Project, services: list[str]
     """What the stack asks for that the daemon (at the API version agreed with it) ignores."""
     if api_version_at_least(api.api_version, START_INTERVAL_API_VERSION):
         return []
-    checks = {name: project.services[name].healthcheck for name in services if name in project.services}
+    checked = {name: project.services[name] for name in services if name in project.services}
     return [
         f"service {name}: healthcheck start_interval is ignored by this daemon (Engine API {api.api_version};"
         f" it needs {START_INTERVAL_API_VERSION}, Docker 25 or later): the first probe comes after `interval`"
-        for name, check in sorted(checks.items())
-        if check is not None and check.start_interval and not check.disable
+        for name, service in sorted(checked.items())
+        if healthcheck_state(service) and service.healthcheck is not None and service.healthcheck.start_interval
     ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from stack.errors import StackFileError
 from stack.plan import labels as L
+from stack.plan.expectations import healthcheck_state
 from stack.spec.models import Port, Project, SecretRef, Service, VolumeMount
 from stack.spec.units import byte_size, parse_duration_ns
 
@@ -168,7 +169,7 @@ def _healthcheck(service: Service) -> dict[str, Any] | None:
     hc = service.healthcheck
     if hc is None:
         return None
-    if hc.disable:
+    if healthcheck_state(service) is False:
         return {"Test": ["NONE"]}
     body: dict[str, Any] = {}
     if hc.test:
