@@ -5,7 +5,7 @@
     oneoff      run
     inspect     ps, top, port, images, ls, stats
     streams     logs, events, exec
-    running     running(): a stack for the length of a `with` block
+    scoped      running(): a stack for the length of a `with` block
     session     what they share: the daemon session and the project's lock
 
 Each verb has an async form (`up_async`) taking an optional `DockerAPI` (to share one
@@ -69,7 +69,7 @@ from stack.api.lifecycle import (
     wait_async,
 )
 from stack.api.oneoff import RunResult, parse_publish, run, run_async
-from stack.api.running import running, running_async
+from stack.api.scoped import running, running_async
 from stack.api.session import session
 from stack.api.streams import event_json, events_async, exec, exec_async, logs, logs_async
 from stack.engine.exec import ExecRequest, Terminal

@@ -90,3 +90,11 @@ def test_depends_on_label_lists_every_needed_service() -> None:
     )
     assert L.container_labels(p, "web", 1, "h")[L.DEPENDS_ON] == "db,vpn"
     assert L.DEPENDS_ON not in L.container_labels(p, "db", 1, "h")
+
+
+def test_every_public_name_is_exported_and_typed() -> None:
+    import stack
+
+    assert set(stack.__all__) == {"__version__", *stack._EXPORTS}
+    for name in stack._EXPORTS:
+        assert getattr(stack, name) is not None
