@@ -98,8 +98,8 @@ def test_a_stack_that_cannot_start_fails_its_tests_with_the_logs_and_leaves_noth
             "*db-1 | db: config is missing*",
         ]
     )
-    # brought up once: the second test gets the cached error
-    assert result.stdout.str().count("up --wait` of project") == 2
+    # One report per test (the short summary may repeat the messages, depending on the terminal).
+    assert sum(line.startswith("stack fixture stack: `up --wait`") for line in result.stdout.lines) == 2
     assert suite.projects() == set()
     assert suite.leases() == []
 
