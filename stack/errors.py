@@ -97,7 +97,8 @@ class StackFileError(StackError):
 
 class NoStackFileError(StackFileError):
     """No stack file was named and none was found.  Exit 1, as Compose: nothing is malformed;
-    commands that act by labels go on only when -p (or STACK_PROJECT_NAME) names the project."""
+    commands that act by labels go on only when -p (or STACK_PROJECT_NAME, COMPOSE_PROJECT_NAME)
+    names the project."""
 
     exit_code = 1
 

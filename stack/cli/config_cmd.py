@@ -1,6 +1,8 @@
 """`stack config`: parse, resolve and render the stack file, as `docker compose config` does.
 
 Never imports docker or anyio: validating a stack file must stay fast and work without a daemon.
+The plain forms (`config`, `--format`, `-q`, services) are answered before click is imported,
+by `stack.cli.quick`, with the same `config_text`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stack.errors import UsageError, unknown_service
+from stack.spec.serialize import config_text, selected_raw
 
 if TYPE_CHECKING:
     from stack.cli.global_options import GlobalOptions
@@ -75,38 +78,6 @@ def _listing(options: Any, services: tuple[str, ...], flags: dict[str, bool], ha
     return "".join(line + "\n" for line in lines)
 
 
-def selected_raw(options: Any) -> dict[str, Any]:
-    """The finalized project; with SERVICES named, only those and their dependencies."""
-    from stack.spec.loader import load_raw
-    from stack.spec.transform import select_services
-
-    data = load_raw(options)
-    if options.services:
-        try:
-            data = select_services(data, options.services)
-        except KeyError as e:
-            raise unknown_service(str(e.args[0]), data.get("services") or {}) from None
-    return data
-
-
-def render_config(options: Any, output_format: str) -> str:
-    """The resolved stack as Compose prints it (`yaml` or `json`).
-
-    With interpolation on, every literal `$` prints as `$$` (as Compose does), so the output
-    is itself a valid stack file that reads back to the same values.
-    """
-    from stack.spec.serialize import dump_json, dump_yaml, ordered
-
-    data = selected_raw(options)
-    if output_format == "json":
-        text = dump_json(ordered(data, for_json=True))
-    else:
-        text = dump_yaml(ordered(data, for_json=False))
-    if options.interpolate:
-        text = text.replace("$", "$$")
-    return text
-
-
 @click.command("config")
 @click.argument("services", nargs=-1)
 @click.option(
@@ -162,9 +133,7 @@ def config(
     if any(flags.values()) or hash_spec is not None:
         text = _listing(options, services, flags, hash_spec)
     else:
-        text = render_config(options, output_format)
-        if output_format == "json" or not text.endswith("\n"):
-            text += "\n"
+        text = config_text(options, output_format)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:

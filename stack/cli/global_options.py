@@ -37,6 +37,9 @@ class GlobalOptions:
     echo: Callable[[str], None] = to_stderr
     # Warnings already printed (a command may load the project twice: fast path, then full).
     warned: set[str] = field(default_factory=set)
+    # Which of project_name and profiles came from the process environment, not from a flag:
+    # the loader reads those variables itself (with the env files, and names them in errors).
+    from_environ: frozenset[str] = frozenset()
 
     @classmethod
     def from_flags(
@@ -52,18 +55,31 @@ class GlobalOptions:
         lock_timeout: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> GlobalOptions:
-        """The flags, with STACK_PROJECT_NAME and STACK_PROFILES where a flag is absent."""
+        """The flags, with the process environment's STACK_/COMPOSE_PROJECT_NAME and
+        STACK_/COMPOSE_PROFILES where a flag is absent (`stack.spec.environment`; a name in an
+        env file is the loader's to find, since only it knows which env files are read)."""
+        from stack.spec.environment import from_process, split_profiles
+
         env = os.environ if environ is None else environ
-        env_profiles = [p for p in env.get("STACK_PROFILES", "").split(",") if p]
+        from_environ: set[str] = set()
+        if not project_name:
+            name = from_process("PROJECT_NAME", env)
+            project_name = name.value if name else None
+            from_environ.add("project_name")
+        if not profiles:
+            setting = from_process("PROFILES", env)
+            profiles = split_profiles(setting.value) if setting else []
+            from_environ.add("profiles")
         return cls(
             files=list(files),
-            project_name=project_name or env.get("STACK_PROJECT_NAME") or None,
+            project_name=project_name,
             project_directory=project_directory,
             env_files=list(env_files),
-            profiles=list(profiles) or env_profiles,
+            profiles=list(profiles),
             no_ansi=no_ansi,
             lock_wait=lock_wait,
             lock_timeout=lock_timeout,
+            from_environ=frozenset(from_environ),
         )
 
     def lock_policy(self) -> Any:
@@ -91,10 +107,10 @@ class GlobalOptions:
 
         return LoadOptions(
             files=list(self.files),
-            project_name=self.project_name,
+            project_name=None if "project_name" in self.from_environ else self.project_name,
             project_directory=self.project_directory,
             env_files=list(self.env_files),
-            profiles=list(self.profiles),
+            profiles=[] if "profiles" in self.from_environ else list(self.profiles),
             services=list(services or []),
             interpolate=interpolate,
             on_warning=self.warn_once,

@@ -75,9 +75,14 @@ class LazyGroup(click.Group):
     "files",
     multiple=True,
     metavar="FILE",
-    help="Stack file(s); repeatable. Default: STACK_FILE, else stack.yaml, compose.yaml, ...",
+    help="Stack file(s); repeatable. Default: STACK_FILE or COMPOSE_FILE, else stack.yaml, compose.yaml, ...",
 )
-@click.option("-p", "--project-name", default=None, help="Project name (default: name: or the directory).")
+@click.option(
+    "-p",
+    "--project-name",
+    default=None,
+    help="Project name (default: STACK_PROJECT_NAME or COMPOSE_PROJECT_NAME, else name:, else the directory).",
+)
 @click.option("--project-directory", default=None, help="Working directory of the project.")
 @click.option("--env-file", "env_files", multiple=True, metavar="PATH", help="Variables file(s); repeatable.")
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile; repeatable.")

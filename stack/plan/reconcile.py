@@ -210,6 +210,14 @@ class _UpPlanner:
                 raise UsageError(f"--scale {name}={count}: the number of replicas cannot be negative")
         for name in self.scope:
             svc = self.project.services[name]
+            if svc.provider is not None:
+                raise StackFileError(
+                    f"service {name} is run by the provider {str(svc.provider.get('type') or '?')!r}, "
+                    "which stack cannot run yet",
+                    path=f"services.{name}.provider",
+                    hint="start it with `docker compose up`, or name only other services (`stack up SERVICE...`) "
+                    "when none of them depends on it",
+                )
             if svc.container_name and self._replicas(name) > 1:
                 raise StackFileError(
                     f"service {name} sets container_name {svc.container_name!r} "

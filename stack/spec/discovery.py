@@ -1,15 +1,16 @@
 """Which stack files to read, the project directory, and the project name.
 
-Files: `-f` (repeatable), else `STACK_FILE` (a list separated like PATH), else the first of
-DEFAULT_FILENAMES in the working directory, or else in the nearest parent directory that has
-one, plus its `.override` sibling, as Compose does.
+Files: `-f` (repeatable), else STACK_FILE / COMPOSE_FILE (read by `stack.spec.environment`),
+else the first of DEFAULT_FILENAMES in the project directory (`--project-directory`, else the
+working directory), or else in the nearest parent directory that has one, plus an override
+file beside it, as Compose does.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from stack.errors import NoStackFileError, UsageError
 from stack.spec.limits import clip
@@ -30,33 +31,38 @@ DEFAULT_FILENAMES = (
     "stack.yml",
     "compose.yaml",
     "compose.yml",
-    "docker-compose.yaml",
     "docker-compose.yml",
+    "docker-compose.yaml",
 )
+# Compose's override names (its order), whichever of its names was found; ours for stack.*.
+_COMPOSE_OVERRIDES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
+_STACK_OVERRIDES = ("stack.override.yaml", "stack.override.yml")
 
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _INVALID_CHARS = re.compile(r"[^a-z0-9_-]")
 
 
-def _override_candidates(filename: str) -> list[str]:
-    stem, ext = os.path.splitext(filename)
-    other = ".yml" if ext == ".yaml" else ".yaml"
-    return [f"{stem}.override{ext}", f"{stem}.override{other}"]
-
-
 def find_stack_files(
     files: list[str],
-    environ: Mapping[str, str],
     cwd: str,
     warn: Callable[[str], None] | None = None,
+    *,
+    search_dir: str | None = None,
 ) -> list[str]:
-    """Absolute paths of the stack files to load, in merge order (`-` stays `-`: stdin)."""
-    chosen = list(files)
-    if not chosen:
-        chosen = [p for p in environ.get("STACK_FILE", "").split(os.pathsep) if p]
-    if chosen:
-        return [p if p == STDIN else os.path.abspath(os.path.join(cwd, p)) for p in chosen]
-    directory = os.path.abspath(cwd)
+    """Absolute paths of the stack files to load, in merge order (`-` stays `-`: stdin).
+
+    `files`: those named (-f, or the FILE setting), relative to `cwd`; when there are none,
+    the default names are looked for from `search_dir` (default `cwd`) upwards.
+    """
+    if files:
+        return [p if p == STDIN else os.path.abspath(os.path.join(cwd, p)) for p in files]
+    start = os.path.abspath(os.path.join(cwd, search_dir or ""))
+    directory = start
     while True:
         found = _default_files_in(directory, warn)
         if found:
@@ -66,9 +72,9 @@ def find_stack_files(
             break
         directory = parent
     raise NoStackFileError(
-        f"no configuration file provided: not found in {cwd} or any parent directory"
+        f"no configuration file provided: not found in {start} or any parent directory"
         f" (looked for {', '.join(DEFAULT_FILENAMES)})",
-        hint="create stack.yaml there, or name files with -f FILE or STACK_FILE; commands that act on what"
+        hint="create stack.yaml there, or name files with -f FILE or COMPOSE_FILE; commands that act on what"
         " exists (ps, logs, down, ...) also work with -p PROJECT",
     )
 
@@ -82,7 +88,7 @@ def _default_files_in(directory: str, warn: Callable[[str], None] | None) -> lis
         listed = ", ".join(os.path.join(directory, n) for n in names)
         warn(f"Found multiple stack files with supported names: {listed}; using {names[0]}")
     found = [os.path.join(directory, names[0])]
-    for candidate in _override_candidates(names[0]):
+    for candidate in _STACK_OVERRIDES if names[0].startswith("stack.") else _COMPOSE_OVERRIDES:
         override = os.path.join(directory, candidate)
         if os.path.isfile(override):
             found.append(override)

@@ -11,14 +11,13 @@ the variables defined so far (the process environment first, then earlier lines 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from stack.errors import Location, StackFileError
 from stack.spec.interpolation import InterpolationError, Lookup, substitute
 from stack.spec.limits import clip
 
-__all__ = ["parse_dotenv", "read_env_files"]
+__all__ = ["parse_dotenv", "parse_raw_env", "read_env_files"]
 
 _DOUBLE_ESCAPES = {
     "n": "\n",
@@ -40,12 +39,17 @@ def _is_key_char(c: str) -> bool:
 
 
 def parse_dotenv(
-    text: str, file: str, lookup: Lookup | None = None, earlier: Mapping[str, str] | None = None
+    text: str,
+    file: str,
+    lookup: Lookup | None = None,
+    earlier: Mapping[str, str] | None = None,
+    lines_of: dict[str, int] | None = None,
 ) -> dict[str, str]:
     """Parse one env file.
 
     References resolve against `lookup` (the process environment) first, then the lines
-    above, then `earlier` (variables of the env files read before this one).
+    above, then `earlier` (variables of the env files read before this one).  `lines_of`, when
+    given, receives the line each variable was set on.
     """
     result: dict[str, str] = {}
 
@@ -95,6 +99,8 @@ def parse_dotenv(
             found = lookup(key) if lookup is not None else None
             if found is not None:
                 result[key] = found
+                if lines_of is not None:
+                    lines_of[key] = lineno
             continue
         if rest[0] not in "=:":
             raise StackFileError(
@@ -106,11 +112,40 @@ def parse_dotenv(
             quote = raw[0]
             body, i = _quoted(raw[1:], quote, lines, i, file, lineno)
             result[key] = body if quote == "'" else expand(body, lineno)
+        else:
+            comment = _inline_comment(raw)
+            if comment >= 0:
+                raw = raw[:comment]
+            result[key] = expand(raw.rstrip(), lineno)
+        if lines_of is not None:
+            lines_of[key] = lineno
+    return result
+
+
+def parse_raw_env(text: str, file: str, lookup: Lookup | None = None) -> dict[str, str]:
+    """An `env_file` with `format: raw`: `docker run --env-file`'s syntax, not `.env`'s.
+
+    Each line is KEY=VALUE with the value kept exactly as written (quotes, `#`, `$`, trailing
+    blanks); a line starting with `#` is a comment; a bare KEY takes its value from `lookup`.
+    """
+    result: dict[str, str] = {}
+    text = text.removeprefix("\ufeff")
+    for lineno, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r").lstrip()
+        if not line or line.startswith("#"):
             continue
-        comment = _inline_comment(raw)
-        if comment >= 0:
-            raw = raw[:comment]
-        result[key] = expand(raw.rstrip(), lineno)
+        key, sep, value = line.partition("=")
+        if not key or any(c in key for c in " \t"):
+            problem = "no variable name" if not key else f"variable {clip(key)} contains whitespace"
+            raise StackFileError(
+                f"invalid line {clip(line)}: {problem}",
+                location=Location(file, lineno),
+                hint="write KEY=VALUE, one per line",
+            )
+        if sep:
+            result[key] = value
+        elif lookup is not None and (found := lookup(key)) is not None:
+            result[key] = found
     return result
 
 
@@ -149,23 +184,35 @@ def _quoted(first: str, quote: str, lines: list[str], i: int, file: str, lineno:
         i += 1
 
 
-def read_env_files(paths: list[str], environ: Mapping[str, str], *, required: bool = True) -> dict[str, str]:
-    """Parse `paths` in order (later wins); variables in `environ` win over all of them."""
+def read_env_files(
+    paths: list[str],
+    environ: Mapping[str, str],
+    *,
+    required: bool = True,
+    origins: dict[str, Location] | None = None,
+) -> dict[str, str]:
+    """Parse `paths` in order (later wins); references resolve against `environ` first.
+
+    `required=False`: a missing file (or a directory in its place) is skipped.  `origins`,
+    when given, receives where each variable was set.
+    """
     merged: dict[str, str] = {}
 
     for path in paths:
         try:
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError) as e:
             if not required:
                 continue
+            what = "not found" if isinstance(e, FileNotFoundError) else "is a directory"
             raise StackFileError(
-                f"env file {path} not found", location=Location(path), hint="check the --env-file path"
+                f"env file {path} {what}", location=Location(path), hint="check the --env-file path"
             ) from None
         except (OSError, UnicodeDecodeError) as e:
             raise StackFileError(f"cannot read env file: {e}", location=Location(path)) from None
-        if os.path.isdir(path):  # pragma: no cover - open() already failed on directories
-            continue
-        merged.update(parse_dotenv(text, path, environ.get, merged))
+        lines: dict[str, int] = {}
+        merged.update(parse_dotenv(text, path, environ.get, merged, lines))
+        if origins is not None:
+            origins.update({key: Location(path, line) for key, line in lines.items()})
     return merged

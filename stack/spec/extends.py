@@ -5,7 +5,10 @@ canonical form and merge with the same rules as `-f` files (`merge.merge`).
 
 `file:` is relative to the project directory for the project's own files (so
 `--project-directory` moves it, as in Compose), and to the directory of the file for a file
-reached through `extends`.  Chains are followed recursively; a cycle is an error naming it
+reached through `extends`.  Such a file is only read for the services extended: as in
+Compose, each of those is checked and canonicalized when reached, the rest is left alone,
+and a service written there as null adds nothing (the extending service keeps its `extends`,
+as Compose prints it).  Chains are followed recursively; a cycle is an error naming it
 (`web -> base -> web`).
 """
 
@@ -36,6 +39,18 @@ class LoadedFile:
     # What `extends.file` is relative to: the project directory for the project's own files,
     # the file's directory for a file reached through `extends` ("" means the latter).
     working_dir: str = ""
+    # For a file reached through `extends`: checks and canonicalizes one of its services
+    # (name, service as written) when it is first extended.  None: the file is canonical.
+    canonicalize: Callable[[str, Any], Any] | None = None
+    canonical_services: set[str] = field(default_factory=set)
+
+    def service(self, name: str) -> Any:
+        """Service `name`, canonical."""
+        services: dict[str, Any] = self.data["services"]
+        if self.canonicalize is not None and name not in self.canonical_services and services[name] is not None:
+            services[name] = self.canonicalize(name, services[name])
+            self.canonical_services.add(name)
+        return services[name]
 
 
 FileLoader = Callable[[str], LoadedFile]
@@ -65,9 +80,9 @@ class ExtendsResolver:
             self._files[path] = loaded
         return loaded
 
-    def _resolve(self, loaded: LoadedFile, name: str, chain: list[tuple[str, str]]) -> dict[str, Any]:
+    def _resolve(self, loaded: LoadedFile, name: str, chain: list[tuple[str, str]]) -> dict[str, Any] | None:
         services: dict[str, Any] = loaded.data["services"]
-        service = services[name]
+        service = loaded.service(name)
         key = (loaded.file, name)
         if key in self._done or not isinstance(service, dict) or "extends" not in service:
             return service  # type: ignore[no-any-return]
@@ -110,13 +125,18 @@ class ExtendsResolver:
         else:
             base_file = loaded
         base_services = base_file.data.get("services") or {}
-        if base_name not in base_services:
+        if not isinstance(base_services, dict) or base_name not in base_services:
             where = "" if base_file is loaded else f" in {base_file.file}"
             hint = f"defined services: {listing(sorted(base_services))}" if base_services else None
             raise loaded.smap.error(
                 (*ext_path, "service"), f"cannot extend service {clip(base_name)}: it is not defined{where}", hint
             )
         base = self._resolve(base_file, base_name, [*chain, key])
+        if base is None:  # written as null in another file: nothing to add (Compose's rule)
+            if other is not None:
+                service["extends"] = {"file": base_file.file, "service": base_name}
+            self._done.add(key)
+            return service
         own = {k: v for k, v in service.items() if k != "extends"}
         merged = merge(deep_copy(base), own, loaded.tags, ("services", name))
         # Errors in inherited keys point into the base service's file.

@@ -1,5 +1,6 @@
 """The loader pipeline: stack file(s) on disk -> one canonical dict -> a `Project`.
 
+First:     env files and Compose's variables (`environment`) -> which files -> project name
 Per file:  read (stdin for `-`) -> load_yaml (positions) -> interpolate -> canonicalize_file
            -> extends -> include
 Then:      merge the files in order (honouring !reset/!override) -> profiles -> finalize
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stack.errors import Location, StackFileError, unknown_service
+from stack.errors import Location, StackFileError, UsageError, unknown_service
 from stack.spec.discovery import (
     STDIN,
     find_stack_files,
@@ -24,16 +25,24 @@ from stack.spec.discovery import (
     project_directory,
     validate_project_name,
 )
-from stack.spec.dotenv import read_env_files
+from stack.spec.environment import (
+    PROJECT_NAME_VARIABLE,
+    Environment,
+    Setting,
+    dotenv_disabled,
+    env_files_from,
+    split_files,
+)
 from stack.spec.extends import ExtendsResolver, LoadedFile
 from stack.spec.include import IncludeSpec, add_included, parse_includes
 from stack.spec.interpolation import Lookup, interpolate, unset_warning
 from stack.spec.limits import MAX_DEPTH, clip, listing
-from stack.spec.merge import drop_reset_nulls, merge
+from stack.spec.merge import drop_resets, merge
 from stack.spec.profiles import active_profiles, select_services
 from stack.spec.sourcemap import SourceMap
-from stack.spec.transform import TransformContext, canonicalize_file, finalize
-from stack.spec.yamlpos import load_yaml
+from stack.spec.transform import TransformContext, canonical_service, canonicalize_file, finalize
+from stack.spec.validation import check_schema
+from stack.spec.yamlpos import load_yaml, load_yaml_stream
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -70,27 +79,12 @@ class LoadOptions:
 
 
 @dataclass
-class _Env:
-    """The variables a (sub-)project interpolates with: process environment, then env files."""
-
-    environ: Mapping[str, str]
-    dotenv: dict[str, str]
-
-    def lookup(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        return value if value is not None else self.dotenv.get(name)
-
-    def merged(self) -> dict[str, str]:
-        return {**self.dotenv, **self.environ}
-
-
-@dataclass
 class _Result:
     raw: dict[str, Any]
     name: str
     working_dir: str
     files: list[str]
-    env: _Env
+    env: Environment
     profiles: list[str]
     disabled: dict[str, Any]
     smap: SourceMap
@@ -127,7 +121,7 @@ class _Session:
             raise StackFileError(
                 f"stack file {path} not found",
                 location=Location(path),
-                hint="check the -f / STACK_FILE paths",
+                hint="check the -f / COMPOSE_FILE paths",
             ) from None
         except IsADirectoryError:
             raise StackFileError(f"{path} is a directory, not a stack file", location=Location(path)) from None
@@ -136,30 +130,50 @@ class _Session:
         except OSError as e:
             raise StackFileError(f"cannot read stack file: {e.strerror}", location=Location(path)) from None
 
-    def parse(self, path: str, lookup: Lookup, *, extended: bool = False) -> LoadedFile:
-        """read -> YAML -> interpolate: one file's top-level mapping, before canonicalization.
+    def read_file(self, path: str, *, extended: bool = False, alone: bool = True) -> list[LoadedFile]:
+        """read -> YAML: one file's top-level mapping per document, not yet interpolated.
 
-        `extended`: the file is read for `extends`, where Compose does not warn about `version`.
+        A file may hold several documents (`---`), merged in order as Compose does, except one
+        reached through `extends` (`extended`, where Compose does not warn about `version`).
+        `alone`: no other file is loaded with it; otherwise a file without any document (only
+        comments) adds nothing, as in Compose, instead of being an error.
         """
         name = STDIN_NAME if path == STDIN else path
-        smap = SourceMap()
-        smap.default_file = name
-        doc = load_yaml(self.read(path), name, smap)
-        data = doc.data
-        if data is None:
-            raise StackFileError("the stack file is empty", location=Location(name), hint="define at least `services:`")
-        if not isinstance(data, dict):
-            raise StackFileError(
-                f"the top level of a stack file must be a mapping, not {_kind(data)}",
-                location=doc.start or Location(name),
-                hint="start with `services:`",
-            )
-        if "version" in data and not extended:
-            self.warn(obsolete_version_warning(name))
+        text = self.read(path)
+        if extended:
+            smap = SourceMap()
+            documents = [(load_yaml(text, name, smap), smap)]
+        else:
+            documents = load_yaml_stream(text, name)
+        loaded: list[LoadedFile] = []
+        for doc, smap in documents:
+            data = doc.data
+            if data is None and doc.start is None and not alone:
+                data = {}
+            if data is None:
+                raise StackFileError(
+                    "the stack file is empty", location=Location(name), hint="define at least `services:`"
+                )
+            if not isinstance(data, dict):
+                raise StackFileError(
+                    f"the top level of a stack file must be a mapping, not {_kind(data)}",
+                    location=doc.start or Location(name),
+                    hint="start with `services:`",
+                )
+            if "version" in data and not extended:
+                self.warn(obsolete_version_warning(name))
+            loaded.append(LoadedFile(file=name, data=data, smap=smap, tags=doc.tags))
+        return loaded
+
+    def interpolate(self, loaded: LoadedFile, lookup: Lookup) -> LoadedFile:
         if self.options.interpolate:
-            interpolate(data, lookup, smap, self.warn_unset)
-        drop_reset_nulls(data, doc.tags)
-        return LoadedFile(file=name, data=data, smap=smap, tags=doc.tags)
+            interpolate(loaded.data, lookup, loaded.smap, self.warn_unset)
+        drop_resets(loaded.data, loaded.tags)
+        return loaded
+
+    def parse(self, path: str, lookup: Lookup, *, extended: bool = False) -> LoadedFile:
+        """read -> YAML -> interpolate: one file's top-level mapping, before canonicalization."""
+        return self.interpolate(self.read_file(path, extended=extended)[0], lookup)
 
     def canonical(self, loaded: LoadedFile, ctx: TransformContext) -> None:
         loaded.data = canonicalize_file(loaded.data, ctx)
@@ -169,7 +183,7 @@ class _Session:
         parsed: list[LoadedFile],
         project_name: str,
         working_dir: str,
-        env: _Env,
+        env: Environment,
         smap: SourceMap,
         include_chain: tuple[str, ...],
     ) -> dict[str, Any]:
@@ -177,12 +191,18 @@ class _Session:
         lookup = env.lookup
 
         def load_other(path: str) -> LoadedFile:
-            # A file named by `extends.file`: its relative paths resolve against its own directory.
+            # A file named by `extends.file`: its relative paths resolve against its own directory;
+            # only the services extended are checked and canonicalized, when reached (as Compose).
             other = self.parse(path, lookup, extended=True)
             ctx = TransformContext(
                 project_name, os.path.dirname(path), path, other.smap, lookup, interpolated=self.options.interpolate
             )
-            self.canonical(other, ctx)
+
+            def canonicalize(name: str, service: Any) -> Any:
+                check_schema({"services": {name: service}}, other.smap)
+                return canonical_service(name, service, ctx)
+
+            other.canonicalize = canonicalize
             return other
 
         resolver = ExtendsResolver(load_other)
@@ -197,12 +217,19 @@ class _Session:
             loaded.data.pop("include", None)
             resolver.resolve_file(loaded)
             for spec in includes:
-                self.include(loaded, spec, project_name, include_chain)
+                self.include(loaded, spec, project_name, env, include_chain)
             smap.update(loaded.smap)
             merge(project, loaded.data, loaded.tags)
         return project
 
-    def include(self, loaded: LoadedFile, spec: IncludeSpec, project_name: str, chain: tuple[str, ...]) -> None:
+    def include(
+        self,
+        loaded: LoadedFile,
+        spec: IncludeSpec,
+        project_name: str,
+        parent_env: Environment,
+        chain: tuple[str, ...],
+    ) -> None:
         for path in spec.paths:
             if path in chain:
                 cycle = listing([*chain[chain.index(path) :], path], " -> ")
@@ -211,11 +238,10 @@ class _Session:
             raise loaded.smap.error(
                 spec.key_path, f"a chain of includes is longer than {MAX_DEPTH} files", "include fewer files in a row"
             )
-        env_files = spec.env_files or [os.path.join(spec.project_directory, ".env")]
-        dotenv = read_env_files(env_files, self.environ, required=bool(spec.env_files))
-        env = _Env(self.environ, dotenv)
+        env = parent_env.child()
+        env.read(spec.env_files or [os.path.join(spec.project_directory, ".env")], required=bool(spec.env_files))
         sub_smap = SourceMap()
-        parsed = [self.parse(p, env.lookup) for p in spec.paths]
+        parsed = [self.interpolate(doc, env.lookup) for p in spec.paths for doc in self.read_file(p)]
         included = self.load_files(parsed, project_name, spec.project_directory, env, sub_smap, (*chain, *spec.paths))
         add_included(loaded.data, loaded.smap, included, sub_smap, spec)
 
@@ -236,49 +262,99 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _project_name(options: LoadOptions, environ: Mapping[str, str], parsed: list[LoadedFile], cwd: str) -> str:
-    explicit = options.project_name or environ.get("STACK_PROJECT_NAME")
-    if explicit:
-        return validate_project_name(explicit)
-    for loaded in reversed(parsed):
+def _project_name(
+    options: LoadOptions, env: Environment, documents: list[LoadedFile], directory: str, session: _Session
+) -> str:
+    """-p, else STACK_PROJECT_NAME / COMPOSE_PROJECT_NAME, else the last `name:` (interpolated,
+    normalised), else the project directory's name (normalised)."""
+    if options.project_name:
+        return validate_project_name(options.project_name)
+    setting = env.setting("PROJECT_NAME")
+    if setting is not None:
+        return _setting_name(setting)
+    for loaded in reversed(documents):
         name = loaded.data.get("name")
-        if name is not None and name != "":
-            if not isinstance(name, str):
-                raise loaded.smap.error(("name",), "name must be a string")
-            normalized = normalize_project_name(name)
-            if not normalized:
-                raise loaded.smap.error(
-                    ("name",),
-                    f"invalid project name {clip(name)}: use lowercase letters, digits, '-' and '_'",
-                )
-            return normalized
-    base = normalize_project_name(os.path.basename(cwd.rstrip(os.sep)))
+        if name is None or name == "":
+            continue
+        if not isinstance(name, str):
+            raise loaded.smap.error(("name",), "name must be a string")
+        if options.interpolate:
+            # Only `name` is read here: the rest of the files is interpolated with the result.
+            name = interpolate(name, env.lookup, loaded.smap, session.warn_unset, ("name",))
+            if name == "":
+                continue
+        normalized = normalize_project_name(name)
+        if not normalized:
+            raise loaded.smap.error(
+                ("name",),
+                f"invalid project name {clip(name)}: use lowercase letters, digits, '-' and '_'",
+            )
+        return normalized
+    base = normalize_project_name(os.path.basename(directory.rstrip(os.sep)))
     if not base:
         raise StackFileError(
-            f"cannot derive a project name from the directory {cwd}",
+            f"cannot derive a project name from the directory {directory}",
             hint="set `name:` in the stack file or pass -p NAME",
         )
     return base
 
 
+def _setting_name(setting: Setting) -> str:
+    """A project name from a variable must already be valid, as one given with -p."""
+    if normalize_project_name(setting.value) == setting.value:
+        return setting.value
+    message = (
+        f"{setting.variable}: invalid project name {clip(setting.value)}: use only lowercase letters, "
+        "digits, '-' and '_', starting with a letter or digit"
+    )
+    hint = f"try {setting.variable}={normalize_project_name(setting.value) or 'myproject'}"
+    if setting.origin is not None:
+        raise StackFileError(message, location=setting.origin, hint=hint)
+    raise UsageError(message, hint=hint)
+
+
+def _environment(options: LoadOptions, session: _Session) -> tuple[Environment, list[str], str]:
+    """The variables, the stack files and the project directory, in Compose's order: env files
+    first (they may name the files), then the files, then the project directory's `.env`."""
+    environ, cwd = session.environ, session.cwd
+    env = Environment(environ)
+    explicit = [os.path.join(cwd, p) for p in options.env_files or env_files_from(environ)]
+    default = not explicit and not dotenv_disabled(environ)
+    if explicit:
+        env.read(explicit, required=True)
+    named = [p if p == STDIN else os.path.join(cwd, p) for p in options.files]
+    first_dir = project_directory(options.project_directory, named, cwd)
+    if default:
+        env.read([os.path.join(first_dir, ".env")], required=False)
+    if not named:
+        setting = env.setting("FILE")
+        named = split_files(setting.value, env.path_separator(), cwd) if setting else []
+    files = find_stack_files(named, cwd, warn=session.warn, search_dir=options.project_directory)
+    working_dir = project_directory(options.project_directory, files, cwd)
+    if default and working_dir != first_dir:
+        env.read([os.path.join(working_dir, ".env")], required=False)
+    return env, files, working_dir
+
+
 def _load(options: LoadOptions) -> _Result:
     session = _Session(options)
-    environ, cwd = session.environ, session.cwd
-    files = find_stack_files(options.files, environ, cwd, warn=session.warn)
-    working_dir = project_directory(options.project_directory, files, cwd)
-    if options.env_files:
-        env_paths = [os.path.join(cwd, p) for p in options.env_files]
-        dotenv = read_env_files(env_paths, environ, required=True)
-    else:
-        dotenv = read_env_files([os.path.join(working_dir, ".env")], environ, required=False)
-    env = _Env(environ, dotenv)
-    parsed = [session.parse(path, env.lookup) for path in files]
-    name = _project_name(options, environ, parsed, working_dir)
+    env, files, working_dir = _environment(options, session)
+    alone = len(files) == 1
+    documents = [doc for path in files for doc in session.read_file(path, alone=alone)]
+    if all(not loaded.data for loaded in documents) and not alone:
+        raise StackFileError(
+            "the stack files are empty", location=Location(documents[0].file), hint="define at least `services:`"
+        )
+    # The name first: the files are interpolated with it (`${COMPOSE_PROJECT_NAME}`), as in Compose.
+    name = _project_name(options, env, documents, working_dir, session)
+    env.overrides[PROJECT_NAME_VARIABLE] = name
+    parsed = [session.interpolate(loaded, env.lookup) for loaded in documents]
     smap = SourceMap()
     smap.default_file = parsed[0].file
     chain = tuple(p for p in files if p != STDIN)
     project = session.load_files(parsed, name, working_dir, env, smap, chain)
-    profiles = active_profiles(options.profiles, environ.get("STACK_PROFILES"))
+    setting = env.setting("PROFILES")
+    profiles = active_profiles(options.profiles, setting.value if setting else None)
     unknown = [s for s in options.services if s not in (project.get("services") or {})]
     if unknown:
         raise unknown_service(unknown[0], project.get("services") or {})

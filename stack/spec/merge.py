@@ -11,8 +11,8 @@ package), applied to data already in canonical (long) form:
 * other sequences (`dns`, `cap_add`, `extra_hosts`, `networks.*.aliases`...) are appended,
   dropping entries already present;
 * `logging` merges only when both sides name the same driver (or one names none);
-* `!reset` (in the later file) drops the earlier value (and the key itself when the reset
-  value is null); `!override` replaces the earlier value instead of merging.
+* `!reset` (in the later file) drops the key, whatever value it is given there;
+  `!override` replaces the earlier value instead of merging.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from stack.spec.sourcemap import KeyPath
 from stack.spec.yamlpos import Tag
 
-__all__ = ["drop_reset_nulls", "hashable", "merge"]
+__all__ = ["drop_resets", "hashable", "merge"]
 
 Indexer = Callable[[Any], Any]
 
@@ -175,8 +175,11 @@ def merge(
     return _Merger(tags or {}).mapping(base, other, path)
 
 
-def drop_reset_nulls(data: Any, tags: Mapping[KeyPath, Tag]) -> None:
-    """Remove keys tagged `!reset` whose value is null (`image: !reset null`): they mean "unset"."""
+def drop_resets(data: Any, tags: Mapping[KeyPath, Tag]) -> None:
+    """Remove what is tagged `!reset` from the file that holds it, whatever its value: the key
+    of a mapping, the item of a sequence (as compose-go's ResetProcessor does).  `merge` then
+    removes the key from what the earlier files said."""
+    items: list[tuple[list[Any], int]] = []
     for tag_path, tag in tags.items():
         if tag != "reset" or not tag_path:
             continue
@@ -190,8 +193,12 @@ def drop_reset_nulls(data: Any, tags: Mapping[KeyPath, Tag]) -> None:
                 parent = None
                 break
         last = tag_path[-1]
-        if isinstance(parent, dict) and isinstance(last, str) and parent.get(last, 0) is None:
-            del parent[last]
+        if isinstance(parent, dict) and isinstance(last, str):
+            parent.pop(last, None)
+        elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+            items.append((parent, last))
+    for sequence, index in sorted(items, key=lambda item: -item[1]):  # the last first: indexes hold
+        del sequence[index]
 
 
 def deep_copy(data: Any) -> Any:

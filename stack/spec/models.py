@@ -289,6 +289,8 @@ class Service(Model):
     oom_score_adj: int | None = None
     mac_address: str | None = None
     userns_mode: str | None = None
+    # A service run by a provider (`provider: {type, options}`), not as a container.
+    provider: dict[str, Any] | None = None
 
     @property
     def replicas(self) -> int:

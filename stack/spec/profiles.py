@@ -1,8 +1,8 @@
 """Profiles: which services are enabled.
 
 A service without `profiles` is always enabled; one with profiles is enabled when one of
-them is active (`--profile`, `STACK_PROFILES`; `*` activates all) or when the service is
-named on the command line.  A service depending on a disabled one is an error, unless the
+them is active (`--profile`, else STACK_PROFILES / COMPOSE_PROFILES; `*` activates all) or
+when the service is named on the command line.  A service depending on a disabled one is an error, unless the
 dependency is `required: false` (as in Compose).
 """
 
@@ -17,7 +17,7 @@ __all__ = ["active_profiles", "select_services"]
 
 
 def active_profiles(explicit: list[str], environ_value: str | None) -> list[str]:
-    """`--profile` values, else STACK_PROFILES (comma-separated); deduplicated, in order."""
+    """`--profile` values, else the PROFILES setting (comma-separated); deduplicated, in order."""
     raw = list(explicit)
     if not raw and environ_value:
         raw = environ_value.split(",")

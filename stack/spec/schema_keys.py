@@ -9,11 +9,12 @@ their position, so the list of valid keys is never written out by hand.
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-SCHEMA_FILE = Path(__file__).with_name("compose-spec.json")
+# os.path, not pathlib: importing pathlib costs `stack config` a few milliseconds.
+SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "compose-spec.json")
 
 Schema = dict[str, Any]
 
@@ -21,7 +22,8 @@ Schema = dict[str, Any]
 @cache
 def compose_schema() -> Schema:
     """The whole schema document (parsed once per process)."""
-    data: Schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    with open(SCHEMA_FILE, encoding="utf-8") as fh:
+        data: Schema = json.load(fh)
     return data
 
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from stack.spec.loader import LoadOptions
     from stack.spec.models import Project
 
-__all__ = ["dump_json", "dump_yaml", "to_config_dict"]
+__all__ = ["config_text", "dump_json", "dump_yaml", "selected_raw", "to_config_dict"]
 
 _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 _RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs", "models")
@@ -50,9 +52,9 @@ uts volume_driver volumes volumes_from working_dir post_start pre_stop
 )
 _BUILD_ORDER = _positions(
     """
-context dockerfile dockerfile_inline entitlements args ssh labels cache_from cache_to no_cache
-additional_contexts pull extra_hosts network target shm_size isolation privileged secrets tags
-ulimits platforms provenance sbom
+context dockerfile dockerfile_inline entitlements args provenance sbom ssh labels cache_from cache_to
+no_cache no_cache_filter additional_contexts pull extra_hosts isolation network target secrets shm_size
+tags ulimits platforms privileged
 """
 )
 # Other compose-go structs, by the key that holds them.
@@ -60,15 +62,25 @@ _DEPLOY_ORDER = _positions(
     "mode replicas labels update_config rollback_config resources restart_policy placement endpoint_mode"
 )
 _UPDATE_ORDER = _positions("parallelism delay failure_action monitor max_failure_ratio order")
+_RESTART_POLICY_ORDER = _positions("condition delay max_attempts window")
+_MOUNT_ORDER = _positions("type source target read_only consistency bind volume tmpfs image")
+_MOUNT_OPTION_ORDERS = {
+    "bind": _positions("selinux propagation create_host_path recursive"),
+    "volume": _positions("labels nocopy subpath"),
+    "tmpfs": _positions("size mode"),
+}
 _PORT_ORDER = _positions("name mode host_ip target published protocol app_protocol")
 _SERVICE_NETWORK_ORDER = _positions(
-    "aliases ipv4_address ipv6_address link_local_ips mac_address driver_opts priority gw_priority"
+    "aliases driver_opts gw_priority interface_name ipv4_address ipv6_address link_local_ips mac_address priority"
 )
-_NETWORK_ORDER = _positions("name driver driver_opts ipam external internal attachable enable_ipv4 enable_ipv6 labels")
+_NETWORK_ORDER = _positions("name driver driver_opts ipam external internal attachable labels enable_ipv4 enable_ipv6")
 _IPAM_POOL_ORDER = _positions("subnet gateway ip_range aux_addresses")
 _DEPENDS_ORDER = _positions("condition restart required")
 _FILE_REF_ORDER = _positions("source target uid gid mode")
 _WATCH_ORDER = _positions("path action target exec ignore include initial_sync")
+_MODEL_ORDER = _positions("name model context_size runtime_flags")
+_DEVICE_REQUEST_ORDER = _positions("capabilities driver count device_ids options")
+_PROVIDER_ORDER = _positions("type options")
 
 
 _HEALTHCHECK_ORDER = _positions(
@@ -92,6 +104,7 @@ _SORTED_MAPS = frozenset(
         "driver_opts",
         "aux_addresses",
         "additional_contexts",
+        "models",
     }
 )
 
@@ -204,12 +217,16 @@ def ordered(data: dict[str, Any], *, for_json: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {}
     top_keys = sorted(data) if for_json else [k for k in _TOP_ORDER if k in data] + sorted(set(data) - set(_TOP_ORDER))
     for top in top_keys:
+        if top == "models" and for_json:
+            continue  # compose-go's Project leaves its models out of JSON (`json:"-"`)
         value = out_services if top == "services" else data[top]
         if top in _RESOURCE_KINDS and isinstance(value, dict):
             strip = _without_extensions if for_json else _identity
             value = {k: _sort_maps(strip(value[k]), key) for k in sorted(value, key=key)}
             if top == "networks":
                 value = {k: _order_network(v) for k, v in value.items()}
+            elif top == "models":
+                value = {k: _by(_MODEL_ORDER, v) if isinstance(v, dict) else v for k, v in value.items()}
         elif top.startswith("x-"):
             value = _sort_all(value, key)  # extensions are plain maps to Compose
         out[top] = value
@@ -243,12 +260,26 @@ def _order_structs(service: dict[str, Any]) -> None:
         for block in ("update_config", "rollback_config"):
             if isinstance(deploy.get(block), dict):
                 deploy[block] = _by(_UPDATE_ORDER, deploy[block])
+        if isinstance(deploy.get("restart_policy"), dict):
+            deploy["restart_policy"] = _by(_RESTART_POLICY_ORDER, deploy["restart_policy"])
+        resources = deploy.get("resources")
+        if isinstance(resources, dict):
+            deploy["resources"] = {
+                k: {**v, "devices": _each(v["devices"], _DEVICE_REQUEST_ORDER)}
+                if isinstance(v, dict) and "devices" in v
+                else v
+                for k, v in resources.items()
+            }
         service["deploy"] = deploy
+    if "gpus" in service:
+        service["gpus"] = _each(service["gpus"], _DEVICE_REQUEST_ORDER)
     depends_on = service.get("depends_on")
     if isinstance(depends_on, dict):
         service["depends_on"] = {k: _by(_DEPENDS_ORDER, v) if isinstance(v, dict) else v for k, v in depends_on.items()}
     if "ports" in service:
         service["ports"] = _each(service["ports"], _PORT_ORDER)
+    if isinstance(service.get("volumes"), list):
+        service["volumes"] = [_order_mount(m) for m in service["volumes"]]
     for kind in ("secrets", "configs"):
         if kind in service:
             service[kind] = _each(service[kind], _FILE_REF_ORDER)
@@ -260,6 +291,18 @@ def _order_structs(service: dict[str, Any]) -> None:
     develop = service.get("develop")
     if isinstance(develop, dict) and "watch" in develop:
         service["develop"] = {**develop, "watch": _each(develop["watch"], _WATCH_ORDER)}
+    if isinstance(service.get("provider"), dict):
+        service["provider"] = _by(_PROVIDER_ORDER, service["provider"])
+
+
+def _order_mount(mount: Any) -> Any:
+    if not isinstance(mount, dict):
+        return mount
+    mount = _by(_MOUNT_ORDER, mount)
+    for key, order in _MOUNT_OPTION_ORDERS.items():
+        if isinstance(mount.get(key), dict):
+            mount[key] = _by(order, mount[key])
+    return mount
 
 
 def _order_network(network: Any) -> Any:
@@ -282,12 +325,56 @@ def _without_extensions(value: Any) -> Any:
 
 
 def dump_json(data: Any) -> str:
-    """JSON as Compose prints it: two-space indent, non-ASCII kept, `<>&` escaped as Go does."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON as Compose prints it: two-space indent, non-ASCII kept, `<>&` escaped as Go does,
+    numbers as Go prints them (`1.0` is `1`)."""
+    floats: dict[str, str] = {}
+    text = json.dumps(_go_numbers(data, floats), indent=2, ensure_ascii=False)
+    for placeholder, number in floats.items():
+        text = text.replace(json.dumps(placeholder), number)
     if any(c in text for c in "<>&\u2028\u2029"):
         for char in "<>&\u2028\u2029":
             text = text.replace(char, f"\\u{ord(char):04x}")
     return text
+
+
+def _go_numbers(value: Any, floats: dict[str, str]) -> Any:
+    """`value` with each float Python would print otherwise than Go's encoding/json: a whole
+    number becomes an int; any other (`1e-05`, `-0`) a placeholder string put in `floats`."""
+    if isinstance(value, float):
+        text = go_float(value, for_json=True)
+        if text == repr(value):
+            return value
+        if "e" not in text and "." not in text and text != "-0":
+            return int(value)
+        placeholder = f"\x00float{len(floats)}\x00"
+        floats[placeholder] = text
+        return placeholder
+    if isinstance(value, dict):
+        return {k: _go_numbers(v, floats) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_go_numbers(v, floats) for v in value]
+    return value
+
+
+def go_float(value: float, *, for_json: bool) -> str:
+    """A float as Go prints it: encoding/json (plain digits from 1e-6 to 1e21, else exponent
+    `1e+21`, `1e-7`) or go-yaml (strconv's shortest 'g': exponent from 1e6 up and below 1e-4,
+    `1e+06`, `1e-07`; `.inf`, `.nan`)."""
+    if math.isinf(value) or math.isnan(value):
+        return ("-.inf" if value < 0 else ".inf") if math.isinf(value) else ".nan"
+    from decimal import Decimal  # floats are rare in stack files: not imported up front
+
+    number = Decimal(repr(value)).normalize()
+    sign, digit_tuple, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple))
+    exp = len(digits) + exponent - 1  # of the first digit
+    scientific = (not 1e-6 <= abs(value) < 1e21) if for_json else (exp < -4 or exp >= 6)
+    if value == 0 or not scientific:
+        return format(number, "f")
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    power = f"{abs(exp):02d}" if exp > 0 or not for_json else str(abs(exp))
+    return f"{'-' if sign else ''}{mantissa}e{'-' if exp < 0 else '+'}{power}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,8 +395,9 @@ _NON_STRING = re.compile(
 
 # Characters that may not start a plain scalar, and sequences that may not appear in one.
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-# Nothing non-printable nor a YAML line break (NEL, U+2028/9): those go double-quoted, escaped.
-_PLAIN_SAFE = re.compile("^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]*$")
+# Nothing non-printable, no YAML line break (NEL, U+2028/9), no byte order mark (a reader
+# drops it): those go double-quoted, escaped.
+_PLAIN_SAFE = re.compile("^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]*$")
 
 
 def _scalar(value: Any) -> str:
@@ -320,8 +408,10 @@ def _scalar(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if isinstance(value, float):
+        return go_float(value, for_json=False)
+    if isinstance(value, int):
+        return str(value)
     text = str(value)
     if text == "" or _NON_STRING.fullmatch(text):
         return json.dumps(text)
@@ -450,3 +540,39 @@ def dump_yaml(data: Any) -> str:
     out: list[str] = []
     _emit(data, 0, out)
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# `stack config`
+
+
+def selected_raw(options: LoadOptions) -> dict[str, Any]:
+    """The finalized project; with services named in `options`, only those and their
+    dependencies (`config web`)."""
+    from stack.errors import unknown_service
+    from stack.spec.loader import load_raw
+    from stack.spec.transform import select_services
+
+    data = load_raw(options)
+    if options.services:
+        try:
+            data = select_services(data, options.services)
+        except KeyError as e:
+            raise unknown_service(str(e.args[0]), data.get("services") or {}) from None
+    return data
+
+
+def config_text(options: LoadOptions, output_format: str) -> str:
+    """What `stack config --format FORMAT` prints (`yaml` or `json`), final newline included.
+
+    With interpolation on, every literal `$` prints as `$$` (as Compose does), so the output
+    is itself a valid stack file that reads back to the same values.
+    """
+    data = selected_raw(options)
+    if output_format == "json":
+        text = dump_json(ordered(data, for_json=True)) + "\n"
+    else:
+        text = dump_yaml(ordered(data, for_json=False))
+    if options.interpolate:
+        text = text.replace("$", "$$")
+    return text if text.endswith("\n") else text + "\n"

@@ -27,6 +27,7 @@ from stack.spec import shellwords
 from stack.spec.graph import service_reference
 from stack.spec.limits import DURATION_NS, PORT, SIZE, OutOfRange, clip, parse_int, range_for
 from stack.spec.merge import hashable
+from stack.spec.omitempty import omit_zero_fields
 from stack.spec.sourcemap import KeyPath, SourceMap
 from stack.spec.units import byte_size, format_duration_ns, parse_duration_ns
 from stack.spec.validation import check_project, check_schema
@@ -34,6 +35,8 @@ from stack.spec.validation import check_project, check_schema
 __all__ = ["TransformContext", "canonicalize_file", "finalize", "select_services"]
 
 RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs")
+# Top-level mappings of what services refer to by name; only RESOURCE_KINDS get a default name.
+REFERENCED_KINDS = (*RESOURCE_KINDS, "models")
 
 
 @dataclass
@@ -172,8 +175,12 @@ def _environment(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     """List or mapping; a name without a value is taken from the environment, else null."""
     out: dict[str, str | None] = {}
     if isinstance(value, list):
-        for item in value:
+        for index, item in enumerate(value):
             key, sep, val = str(item).partition("=")
+            if key != key.rstrip():  # `A = 1` would set a variable named "A " (Compose refuses it)
+                raise ctx.smap.error(
+                    (*path, index), f"environment variable {clip(key)} is declared with a trailing space", "write A=1"
+                )
             out[key] = val if sep else ctx.lookup(key)
         return out
     if isinstance(value, dict):
@@ -266,7 +273,11 @@ def _service_networks(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     if isinstance(value, list):
         return dict.fromkeys(value)
     if isinstance(value, dict):
-        return {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
+        out = {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
+        for key, spec in out.items():
+            if isinstance(spec, dict) and isinstance(spec.get("driver_opts"), dict):
+                spec["driver_opts"] = _string_map(spec["driver_opts"], (*path, key, "driver_opts"), ctx)
+        return out
     return value
 
 
@@ -586,6 +597,14 @@ def _build(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     context = out.get("context")
     if isinstance(context, str) and not _is_remote_context(context):
         out["context"] = ctx.path(context)
+    for key in ("provenance", "sbom"):  # text to Compose, even when written as a boolean
+        if isinstance(out.get(key), bool):
+            out[key] = scalar_str(out[key])
+    contexts = out.get("additional_contexts")
+    if isinstance(contexts, dict):  # a local directory is a host path; images, URLs are kept
+        out["additional_contexts"] = {
+            k: ctx.path(v) if isinstance(v, str) and not _is_remote_context(v) else v for k, v in contexts.items()
+        }
     # The context and dockerfile defaults wait for finalize(): an override file that only adds
     # `args` must not reset the context of the file it overrides.
     converters: dict[str, Convert] = {
@@ -614,6 +633,8 @@ def _resources(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
                 spec["cpus"] = _float(spec["cpus"], (*path, kind, "cpus"), ctx)
             if "memory" in spec:
                 spec["memory"] = _bytes(spec["memory"], (*path, kind, "memory"), ctx)
+            if "devices" in spec:
+                spec["devices"] = _device_requests(spec["devices"], (*path, kind, "devices"), ctx)
             out[kind] = spec
     return out
 
@@ -677,8 +698,9 @@ _RESTART = re.compile(r"no|always|unless-stopped|on-failure(:\d+)?")
 
 
 def _restart(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
-    """Stricter than Compose (which leaves a bad policy for the daemon to refuse at `up`)."""
-    if isinstance(value, str) and not _RESTART.fullmatch(value) and (ctx.interpolated or "$" not in value):
+    """Stricter than Compose (which leaves a bad policy for the daemon to refuse at `up`);
+    "" means none, as in Compose."""
+    if isinstance(value, str) and value and not _RESTART.fullmatch(value) and (ctx.interpolated or "$" not in value):
         raise ctx.smap.error(
             path,
             f"invalid restart policy {clip(value)}",
@@ -689,7 +711,23 @@ def _restart(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
 
 def _gpus(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
     """`gpus: all` is every GPU: Compose prints it as one device request with count -1."""
-    return [{"count": -1}] if value == "all" else value
+    return [{"count": -1}] if value == "all" else _device_requests(value, path, ctx)
+
+
+def _device_requests(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """Device requests (gpus, deploy.resources.*.devices): `count: all` is -1, options are text."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            item = dict(item)
+            if item.get("count") == "all":
+                item["count"] = -1
+            if isinstance(item.get("options"), dict):
+                item["options"] = _string_map(item["options"], path, ctx)
+        out.append(item)
+    return out
 
 
 def _hooks(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
@@ -702,6 +740,26 @@ def _hooks(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
             hook = {**hook, "command": _shell_words(hook["command"], (*path, index, "command"), ctx)}
         out.append(hook)
     return out
+
+
+def _service_models(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """models: a list of names -> {name: null}; the mapping form as written."""
+    if isinstance(value, list):
+        return dict.fromkeys(str(name) for name in value)
+    if isinstance(value, dict):
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
+    return value
+
+
+def _provider(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
+    """provider.options: each value is a list of strings (a scalar is a list of one)."""
+    if not isinstance(value, dict) or not isinstance(value.get("options"), dict):
+        return value
+    options: dict[str, Any] = {}
+    for key, option in value["options"].items():
+        items = option if isinstance(option, list) else [option]
+        options[key] = [scalar_str(item) for item in items if item is not None]
+    return {**value, "options": options}
 
 
 def _label_file(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
@@ -738,8 +796,10 @@ SERVICE_FIELDS: dict[str, Convert] = {
     "mem_limit": _bytes,
     "mem_reservation": _bytes,
     "memswap_limit": _bytes,
+    "models": _service_models,
     "networks": _service_networks,
     "ports": _ports,
+    "provider": _provider,
     "restart": _restart,
     "secrets": _secret_refs,
     "shm_size": _bytes,
@@ -768,7 +828,12 @@ def _resource(kind: str, key: str, value: Any, ctx: TransformContext) -> dict[st
     if "labels" in out:
         out["labels"] = _labels(out["labels"], (*path, "labels"), ctx)
     if isinstance(out.get("driver_opts"), dict):
-        out["driver_opts"] = {k: scalar_str(v) for k, v in out["driver_opts"].items()}
+        out["driver_opts"] = opts = {k: scalar_str(v) for k, v in out["driver_opts"].items()}
+        device = opts.get("device")
+        # A local volume bound to a host directory: the device is a host path (Compose's rule).
+        bound = kind == "volumes" and out.get("driver") == "local" and opts.get("o") == "bind"
+        if bound and device is not None and (ctx.interpolated or "$" not in device):
+            opts["device"] = ctx.path(device)
     if isinstance(out.get("external"), dict):
         # Legacy `external: {name: x}`: the name moves up.
         legacy = out["external"]
@@ -795,6 +860,8 @@ def canonicalize_file(data: dict[str, Any], ctx: TransformContext) -> dict[str, 
             out[key] = {name: canonical_service(name, svc, ctx) for name, svc in (value or {}).items()}
         elif key in RESOURCE_KINDS:
             out[key] = {name: _resource(key, name, spec, ctx) for name, spec in (value or {}).items()}
+        elif key == "models":
+            out[key] = {name: dict(spec or {}) for name, spec in (value or {}).items()}
         else:
             out[key] = value
     return out
@@ -804,14 +871,17 @@ def canonicalize_file(data: dict[str, Any], ctx: TransformContext) -> dict[str, 
 # finalize
 
 
-def _read_env_file(path: str, ctx: TransformContext) -> dict[str, str]:
-    from stack.spec.dotenv import parse_dotenv
+def _read_env_file(path: str, ctx: TransformContext, env_format: str | None = None) -> dict[str, str]:
+    """One env file's variables: `.env` syntax, or with `format: raw` each value as written."""
+    from stack.spec.dotenv import parse_dotenv, parse_raw_env
 
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as e:
         raise ctx.smap.error((), f"cannot read env file {path}: {e}") from None
+    if env_format == "raw":
+        return parse_raw_env(text, path, ctx.lookup)
     return parse_dotenv(text, path, ctx.lookup)
 
 
@@ -831,7 +901,14 @@ def _fold_env_files(name: str, service: dict[str, Any], ctx: TransformContext) -
                     "create it, or mark it `required: false` in the long env_file syntax",
                 )
             continue
-        merged.update(_read_env_file(file, ctx))
+        env_format = entry.get("format")
+        if env_format not in (None, "", "raw"):
+            raise ctx.smap.error(
+                ("services", name, "env_file", index, "format"),
+                f"unsupported env_file format {clip(env_format)}",
+                "leave `format` out for the .env syntax, or use `format: raw`",
+            )
+        merged.update(_read_env_file(file, ctx, env_format))
     merged.update(service.get("environment") or {})
     service["environment"] = merged
 
@@ -882,7 +959,7 @@ def finalize(
     out["name"] = ctx.project_name
     services: dict[str, Any] = out.get("services") or {}
     out["services"] = services
-    for kind in RESOURCE_KINDS:
+    for kind in REFERENCED_KINDS:
         out[kind] = {key: dict(spec or {}) for key, spec in (out.get(kind) or {}).items()}
     for name, service in services.items():
         _fold_env_files(name, service, ctx)
@@ -893,7 +970,8 @@ def finalize(
             deploy["replicas"] = service["scale"]  # Compose mirrors scale into deploy
         service.setdefault("command", None)
         service.setdefault("entrypoint", None)
-        if "network_mode" not in service and not service.get("networks"):
+        # A provider's service is no container: it joins no network unless told to.
+        if "network_mode" not in service and "provider" not in service and not service.get("networks"):
             service["networks"] = {"default": None}
         _implied_dependencies(service)
         _omit_empty(service)
@@ -905,24 +983,30 @@ def finalize(
         if kind == "networks" and "default" not in resources and _uses_default_network(services):
             resources["default"] = {}
         for key, spec in list(resources.items()):
-            name = spec.pop("name", None) or (key if spec.get("external") else f"{ctx.project_name}_{key}")
+            # A name written as "" stays "" (and is left out of the output), as in Compose.
+            name = spec.pop("name") if "name" in spec else key if spec.get("external") else f"{ctx.project_name}_{key}"
             resources[key] = spec = {"name": name, **spec}  # Compose prints the name first
             if kind == "networks":
                 spec.setdefault("ipam", {})
         if not resources:
             del out[kind]
+    if not out["models"]:
+        del out["models"]
+    omit_zero_fields(out)
     return out
 
 
 def _implied_dependencies(service: dict[str, Any]) -> None:
-    """links, `network_mode: service:x` and volumes_from need the other service: Compose adds
-    a depends_on (restart: true) for each, unless one is written."""
+    """links, `service:x` namespaces (network_mode, ipc, pid) and volumes_from need the other
+    service: Compose adds a depends_on (restart: true but for volumes_from) for each, unless
+    one is written."""
     needed: list[tuple[str, bool]] = []  # (service, restart with it)
     for link in service.get("links") or []:
         needed.append((str(link).split(":", 1)[0], True))
-    provider = service_reference(service.get("network_mode"))
-    if provider is not None:
-        needed.append((provider, True))
+    for key in ("network_mode", "ipc", "pid"):
+        provider = service_reference(service.get(key))
+        if provider is not None:
+            needed.append((provider, True))
     for source in service.get("volumes_from") or []:
         text = str(source)
         if not text.startswith("container:"):
@@ -937,27 +1021,21 @@ def _implied_dependencies(service: dict[str, Any]) -> None:
         depends_on.setdefault(name, implied)
 
 
-# Fields Compose leaves out of its output when false (Go `bool` with omitempty).
-_FALSE_OMITTED = ("privileged", "read_only", "stdin_open", "tty", "oom_kill_disable")
 # Collections Compose prints even when empty.
 _EMPTY_KEPT = frozenset({"command", "entrypoint", "networks"})
 
 
 def _omit_empty(service: dict[str, Any]) -> None:
-    """What Compose's output omits: false flags, empty lists and maps, zero update delays.
+    """What Compose's output omits besides zero scalars (`omitempty`): empty lists and maps,
+    a bind mount's `create_host_path: false`, zero update delays.
 
-    Done after the merge, so that `privileged: false` in an override still overrides.
+    Done after the merge, so that an empty list in an override still overrides.
     """
-    for key in _FALSE_OMITTED:
-        if service.get(key) is False:
-            del service[key]
     for key in [k for k, v in service.items() if v in ([], {}) and k not in _EMPTY_KEPT]:
         del service[key]
     for mount in service.get("volumes") or []:
         if not isinstance(mount, dict):
             continue
-        if mount.get("read_only") is False:
-            del mount["read_only"]
         bind = mount.get("bind")
         if isinstance(bind, dict) and bind.get("create_host_path") is False:
             del bind["create_host_path"]
@@ -989,10 +1067,10 @@ def select_services(project: dict[str, Any], names: Collection[str]) -> dict[str
         pending.extend(dep for dep in services[name].get("depends_on") or {} if dep in services)
     out = dict(project)
     out["services"] = {k: v for k, v in services.items() if k in wanted}
-    for kind in RESOURCE_KINDS:
+    for kind in REFERENCED_KINDS:
         out[kind] = dict(out.get(kind) or {})
     _drop_unused(out)
-    for kind in RESOURCE_KINDS:
+    for kind in REFERENCED_KINDS:
         if not out[kind]:
             del out[kind]
     return out
@@ -1003,10 +1081,11 @@ def _uses_default_network(services: dict[str, Any]) -> bool:
 
 
 def _drop_unused(project: dict[str, Any]) -> None:
-    """Compose drops networks, volumes, secrets and configs no enabled service uses."""
-    used: dict[str, set[str]] = {kind: set() for kind in RESOURCE_KINDS}
+    """Compose drops networks, volumes, secrets, configs and models no enabled service uses."""
+    used: dict[str, set[str]] = {kind: set() for kind in REFERENCED_KINDS}
     for service in project["services"].values():
         used["networks"].update(service.get("networks") or {})
+        used["models"].update(service.get("models") or {})
         for mount in service.get("volumes") or []:
             if isinstance(mount, dict) and mount.get("type") == "volume" and mount.get("source"):
                 used["volumes"].add(mount["source"])
@@ -1017,5 +1096,5 @@ def _drop_unused(project: dict[str, Any]) -> None:
             used["secrets"].update(
                 ref if isinstance(ref, str) else str(ref.get("source")) for ref in build.get("secrets") or []
             )
-    for kind in RESOURCE_KINDS:
+    for kind in REFERENCED_KINDS:
         project[kind] = {k: v for k, v in project[kind].items() if k in used[kind]}

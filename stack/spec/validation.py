@@ -12,7 +12,6 @@ wrong, what is accepted) built by the source map:
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Sequence
 from functools import cache
@@ -188,8 +187,9 @@ def _walk_branches(value: Any, branches: list[Schema], path: KeyPath) -> Problem
 # Required keys that an override file may leave to an earlier file (checked after the merge,
 # as Compose does): depends_on.<service>.condition.
 _REQUIRED_AFTER_MERGE = frozenset({"condition"})
-# Fields typed [integer, string] that are not plain integers (sizes, "all", port specs).
-_KEEP_AS_TEXT = frozenset({"published", "shm_size", "mem_reservation", "count"})
+# Fields typed [integer, string] that are not plain integers (sizes, "all", port specs), and
+# [boolean, string] ones that are text to Compose (build attestations: `provenance: mode=max`).
+_KEEP_AS_TEXT = frozenset({"published", "shm_size", "mem_reservation", "count", "provenance", "sbom"})
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
 
@@ -265,6 +265,8 @@ def _unknown_key(key: str, schema: Schema, path: KeyPath) -> Problem:
             f"invalid name {clip(key)}{where}",
             "names may contain only letters, digits, '.', '_' and '-'",
         )
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"did you mean {clip(close[0])}?" if close else None
     accepted = "custom keys must start with 'x-'"
@@ -320,7 +322,7 @@ def _check_service(
 ) -> None:
     base: KeyPath = ("services", name)
     services = project.get("services") or {}
-    if not service.get("image") and not service.get("build"):
+    if not service.get("image") and not service.get("build") and not service.get("provider"):
         raise smap.error(base, f"service {clip(name)} has neither an image nor a build context", "set image: or build:")
     for dep, spec in (service.get("depends_on") or {}).items():
         if dep in services:
@@ -342,6 +344,7 @@ def _check_service(
             _suggest(dep, services, "services"),
         )
     _check_refs(base, "networks", [(n, n) for n in service.get("networks") or {}], project, smap)
+    _check_refs(base, "models", [(m, m) for m in service.get("models") or {}], project, smap)
     volume_refs = [
         (index, v.get("source"))
         for index, v in enumerate(service.get("volumes") or [])
@@ -418,6 +421,8 @@ def _check_refs(
 
 
 def _suggest(name: str, defined: dict[str, Any], kind: str) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(name, list(defined), n=1, cutoff=0.6)
     if close:
         return f"did you mean {clip(close[0])}?"

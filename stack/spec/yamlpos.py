@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,7 +30,7 @@ from stack.errors import Location, StackFileError
 from stack.spec import limits
 from stack.spec.sourcemap import KeyPath, SourceMap, display_path
 
-__all__ = ["Document", "Tag", "load_yaml"]
+__all__ = ["Document", "Tag", "load_yaml", "load_yaml_stream"]
 
 Tag = Literal["reset", "override"]
 
@@ -314,9 +315,33 @@ class _Builder:
 
 def load_yaml(text: str, file: str, smap: SourceMap) -> Document:
     """Parse one stack file; positions go into `smap`, tags into `Document.tags`."""
+    return _load(text, file, lambda: smap, single=True)[0]
+
+
+def load_yaml_stream(text: str, file: str) -> list[tuple[Document, SourceMap]]:
+    """Parse a file that may hold several documents (`---` between them), each with its own
+    source map; Compose merges them in order, as if they were files.  A file without any
+    document gives one empty Document (`data` None, `start` None)."""
+    maps: list[SourceMap] = []
+
+    def new_map() -> SourceMap:
+        maps.append(SourceMap())
+        return maps[-1]
+
+    docs = _load(text, file, new_map, single=False)
+    return list(zip(docs, maps, strict=True))
+
+
+def _load(text: str, file: str, new_map: Callable[[], SourceMap], *, single: bool) -> list[Document]:
     composer = _Composer(text)
+    roots: list[Node | None] = []
     try:
-        root = composer.get_single_node()
+        if single:
+            roots.append(composer.get_single_node())
+        else:
+            while composer.check_node():
+                roots.append(composer.get_node())
+            roots = roots or [None]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = f"invalid YAML: {e.problem or e.context or 'syntax error'}"
@@ -338,10 +363,15 @@ def load_yaml(text: str, file: str, smap: SourceMap) -> Document:
         raise StackFileError(f"invalid YAML: {e}", location=Location(file)) from None
     finally:
         composer.dispose()
-    if smap.default_file is None:
-        smap.default_file = file
-    if root is None:
-        return Document(file=file, data=None, text=text)
-    builder = _Builder(file, text, smap)
-    data = builder.build(root, ())
-    return Document(file=file, data=data, text=text, tags=builder.tags, start=builder.loc(root))
+    docs: list[Document] = []
+    for root in roots:
+        smap = new_map()
+        if smap.default_file is None:
+            smap.default_file = file
+        if root is None:
+            docs.append(Document(file=file, data=None, text=text))
+            continue
+        builder = _Builder(file, text, smap)
+        data = builder.build(root, ())
+        docs.append(Document(file=file, data=data, text=text, tags=builder.tags, start=builder.loc(root)))
+    return docs

@@ -45,6 +45,12 @@ BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/home/conformance"}
 # both outputs before comparing. Keep this the ONE place where differences are accepted.
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
+# (case, JSON path) -> why Compose's own output (which ours equals) breaks compose-spec.json there.
+SCHEMA_GAPS: dict[tuple[str, str], str] = {
+    ("case/models", "services.chat.models"): "Compose prints the list form of a service's models "
+    "as {name: null}, which the schema's map form (a mapping per model) does not allow",
+}
+
 
 def test_the_corpus_is_there() -> None:
     corpus = require_shared(*CORPUS_PARTS)
@@ -214,7 +220,12 @@ def test_config_json_matches_compose(
     _compare(case, theirs, ours, "json")
     for name, text in (("ours", ours), ("Compose's", theirs)):
         data = json.loads(text)
-        errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in schema_validator.iter_errors(data)]
+        gaps = {path for (gap_case, path) in SCHEMA_GAPS if gap_case == case}
+        errors = [
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in schema_validator.iter_errors(data)
+            if ".".join(map(str, e.absolute_path)) not in gaps
+        ]
         assert errors == [], f"{name} output does not validate against compose-spec.json"
 
 
@@ -245,7 +256,7 @@ def _compare(case: str, theirs_text: str, ours_text: str, output_format: str) ->
 
 def _load_options(directory: Path) -> LoadOptions:
     args = _case_args(directory)
-    values: dict[str, list[str]] = {"-f": [], "--env-file": [], "--profile": []}
+    values: dict[str, list[str]] = {"-f": [], "--env-file": [], "--profile": [], "--project-directory": [], "-p": []}
     for flag, value in itertools.pairwise(args):
         if flag in values:
             values[flag].append(value)
@@ -253,6 +264,8 @@ def _load_options(directory: Path) -> LoadOptions:
         files=values["-f"],
         env_files=values["--env-file"],
         profiles=values["--profile"],
+        project_directory=(values["--project-directory"] or [None])[-1],
+        project_name=(values["-p"] or [None])[-1],
         environ=_case_env(directory),
         cwd=str(directory),
     )
@@ -275,6 +288,6 @@ def test_there_are_enough_cases() -> None:
 
 def test_known_differences_name_real_cases() -> None:
     names = {c for c, _ in CASES}
-    for (case, _path), reason in KNOWN_DIFFERENCES.items():
+    for (case, _path), reason in {**KNOWN_DIFFERENCES, **SCHEMA_GAPS}.items():
         assert case in names, case
         assert reason.strip(), f"{case}: a known difference needs its reason"

@@ -28,24 +28,31 @@ def touch(path: Path, text: str = SERVICE) -> Path:
 def test_default_names_in_order(tmp_path: Path) -> None:
     for name in reversed(DEFAULT_FILENAMES):
         touch(tmp_path / name)
-        assert find_stack_files([], {}, str(tmp_path)) == [str(tmp_path / name)]
+        assert find_stack_files([], str(tmp_path)) == [str(tmp_path / name)]
 
 
 def test_override_sibling(tmp_path: Path) -> None:
     touch(tmp_path / "compose.yaml")
     touch(tmp_path / "compose.override.yml")
     touch(tmp_path / "stack.override.yaml")  # not the found file's sibling
-    assert find_stack_files([], {}, str(tmp_path)) == [
+    assert find_stack_files([], str(tmp_path)) == [
         str(tmp_path / "compose.yaml"),
         str(tmp_path / "compose.override.yml"),
     ]
 
 
-def test_explicit_files_then_stack_file_variable(tmp_path: Path) -> None:
-    touch(tmp_path / "stack.yaml")
-    env = {"STACK_FILE": os.pathsep.join(["a.yaml", "sub/b.yaml"])}
-    assert find_stack_files([], env, str(tmp_path)) == [str(tmp_path / "a.yaml"), str(tmp_path / "sub/b.yaml")]
-    assert find_stack_files(["x.yaml", "-"], env, str(tmp_path)) == [str(tmp_path / "x.yaml"), "-"]
+def test_explicit_files_then_the_file_variables(tmp_path: Path) -> None:
+    for name in ("stack.yaml", "a.yaml", "b.yaml", "c.yaml"):
+        touch(tmp_path / name, f"services:\n  {name[0]}:\n    image: busybox\n")
+    assert find_stack_files(["x.yaml", "-"], str(tmp_path)) == [str(tmp_path / "x.yaml"), "-"]
+
+    def services(environ: dict[str, str], files: list[str] | None = None) -> list[str]:
+        return sorted(load_project(LoadOptions(files=files or [], cwd=str(tmp_path), environ=environ)).services)
+
+    assert services({"STACK_FILE": os.pathsep.join(["a.yaml", "b.yaml"])}) == ["a", "b"]
+    assert services({"COMPOSE_FILE": "a.yaml;c.yaml", "COMPOSE_PATH_SEPARATOR": ";"}) == ["a", "c"]
+    assert services({"STACK_FILE": "a.yaml", "COMPOSE_FILE": "b.yaml"}) == ["a"]  # our name first
+    assert services({"COMPOSE_FILE": "b.yaml"}, files=["c.yaml"]) == ["c"]  # the flag first
 
 
 def test_found_in_the_nearest_parent_directory_as_compose_does(tmp_path: Path) -> None:
@@ -55,8 +62,8 @@ def test_found_in_the_nearest_parent_directory_as_compose_does(tmp_path: Path) -
     touch(tmp_path / "compose.yaml")
     touch(tmp_path / "compose.override.yaml")
     touch(tmp_path / "app" / "stack.yaml")
-    assert find_stack_files([], {}, str(deep)) == [str(tmp_path / "app" / "stack.yaml")]
-    assert find_stack_files([], {}, str(tmp_path / "other")) == [
+    assert find_stack_files([], str(deep)) == [str(tmp_path / "app" / "stack.yaml")]
+    assert find_stack_files([], str(tmp_path / "other")) == [
         str(tmp_path / "compose.yaml"),
         str(tmp_path / "compose.override.yaml"),
     ]
@@ -72,14 +79,14 @@ def test_several_default_names_in_one_directory_warn_and_the_first_wins(tmp_path
     touch(tmp_path / "compose.yaml")
     touch(tmp_path / "docker-compose.yml")
     warnings: list[str] = []
-    assert find_stack_files([], {}, str(tmp_path), warn=warnings.append) == [str(tmp_path / "compose.yaml")]
+    assert find_stack_files([], str(tmp_path), warn=warnings.append) == [str(tmp_path / "compose.yaml")]
     assert len(warnings) == 1
     assert "compose.yaml" in warnings[0] and "docker-compose.yml" in warnings[0]
 
 
 def test_nothing_found_names_directory_and_names(tmp_path: Path) -> None:
     with pytest.raises(StackFileError) as info:
-        find_stack_files([], {}, str(tmp_path))
+        find_stack_files([], str(tmp_path))
     text = info.value.render()
     assert str(tmp_path) in text
     assert all(name in text for name in DEFAULT_FILENAMES)
@@ -127,7 +134,7 @@ def test_project_fields_filled(tmp_path: Path) -> None:
     project = load_project(LoadOptions(cwd=str(tmp_path), environ={"P": "2"}, profiles=["x"]))
     assert project.working_dir == str(tmp_path)
     assert project.config_files == [str(tmp_path / "stack.yaml"), str(tmp_path / "stack.override.yaml")]
-    assert project.environment == {"FROM_DOTENV": "1", "P": "2"}
+    assert project.environment == {"FROM_DOTENV": "1", "P": "2", "COMPOSE_PROJECT_NAME": project.name}
     assert project.active_profiles == ["x"]
     assert project.services["web"].name == "web"
     assert project.services["web"].environment == {"A": "1"}
