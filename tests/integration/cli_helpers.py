@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import docker
 
+from stack.engine.lock import lock_name
 from stack.plan import labels as L
 from tests.daemon import Result
 
@@ -88,3 +91,16 @@ def exec_output(client: docker.APIClient, container: str, *cmd: str) -> tuple[in
     output = client.exec_start(exec_id).decode(errors="replace")
     code = client.exec_inspect(exec_id)["ExitCode"]
     return int(code), output
+
+
+def poll(what: str, condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until `condition()` is true (a deadline-bounded poll of the daemon's state)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g}s waiting for {what}"
+        time.sleep(0.05)  # poll interval
+
+
+def lock_volumes(client: docker.APIClient, project: str) -> list[str]:
+    listed = client.volumes(filters={"name": [lock_name(project)]}).get("Volumes") or []
+    return sorted(str(v["Name"]) for v in listed if str(v["Name"]).startswith(lock_name(project)))

@@ -16,7 +16,7 @@ from stack.engine import lock as lk
 from stack.engine.docker_api import DockerAPI
 from stack.errors import ProjectLockedError, ResourceConflictError
 from stack.plan import labels as L
-from tests.integration.test_reliability import lock_volumes, poll
+from tests.integration.cli_helpers import lock_volumes, poll
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -19,7 +18,7 @@ from stack.plan import labels as L
 from stack.plan.hash import network_config_hash
 from stack.spec.models import Network
 from tests.daemon import Result
-from tests.integration.cli_helpers import StackCLI, project_containers, project_networks
+from tests.integration.cli_helpers import StackCLI, lock_volumes, poll, project_containers, project_networks
 from tests.integration.conftest import IMAGE
 
 SLEEP = '["sleep", "600"]'
@@ -30,22 +29,9 @@ def cli(tmp_path: Path, project_name: str) -> StackCLI:
     return StackCLI(tmp_path, project_name)
 
 
-def poll(what: str, condition: Callable[[], object], timeout: float = 30.0) -> None:
-    """Wait until `condition()` is true (a deadline-bounded poll of the daemon's state)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g}s waiting for {what}"
-        time.sleep(0.05)  # poll interval
-
-
 def finish(proc: subprocess.Popen[str], timeout: float = 120) -> Result:
     out, err = proc.communicate(timeout=timeout)
     return Result(proc.returncode, out, err)
-
-
-def lock_volumes(client: docker.APIClient, project: str) -> list[str]:
-    listed = client.volumes(filters={"name": [lock_name(project)]}).get("Volumes") or []
-    return sorted(str(v["Name"]) for v in listed if str(v["Name"]).startswith(lock_name(project)))
 
 
 def networks_by_name(client: docker.APIClient, project: str) -> dict[str, int]:
