@@ -11,10 +11,19 @@ from contextlib import asynccontextmanager, contextmanager
 
 import anyio
 
-from stack.api.converge import down_async, load, up_async
+from stack.api.converge import down, down_async, load, up, up_async
 from stack.engine.progress import ProgressSink, null_sink
 from stack.plan.options import BuildPolicy, DownOptions, UpOptions
 from stack.spec.models import Project
+
+
+def _up_options(services: list[str] | None, build: BuildPolicy, wait_timeout: float | None) -> UpOptions:
+    return UpOptions(services=list(services or []), build=build, wait=True, wait_timeout=wait_timeout)
+
+
+def _down_options(remove_volumes: bool) -> DownOptions:
+    # Orphans too: whatever the block left of the project goes with it.
+    return DownOptions(remove_volumes=remove_volumes, remove_orphans=True)
 
 
 @asynccontextmanager
@@ -30,15 +39,13 @@ async def running_async(
 ) -> AsyncIterator[Project]:
     """`up --wait` before the body; after it, even when it fails or is cancelled (Ctrl-C), `down`
     (with `-v` unless `remove_volumes` is False), unless `keep`."""
-    options = UpOptions(services=list(services or []), build=build, wait=True, wait_timeout=wait_timeout)
     try:
-        await up_async(project, options, progress=progress)
+        await up_async(project, _up_options(services, build, wait_timeout), progress=progress)
         yield project
     finally:
         if not keep:
             with anyio.CancelScope(shield=True):
-                down = DownOptions(remove_volumes=remove_volumes, remove_orphans=True)
-                await down_async(project.name, down, project=project, progress=progress)
+                await down_async(project.name, _down_options(remove_volumes), project=project, progress=progress)
 
 
 @contextmanager
@@ -65,11 +72,9 @@ def running(
         profiles=profiles,
         services=services,
     )
-    options = UpOptions(services=list(services or []), build=build, wait=True, wait_timeout=wait_timeout)
     try:
-        anyio.run(lambda: up_async(project, options))
+        up(project, _up_options(services, build, wait_timeout))
         yield project
     finally:
         if not keep:
-            down = DownOptions(remove_volumes=remove_volumes, remove_orphans=True)
-            anyio.run(lambda: down_async(project.name, down, project=project))
+            down(project.name, _down_options(remove_volumes), project=project)
