@@ -53,6 +53,19 @@ class Daemon:
         found = self.client.containers(all=not running_only, filters={"label": [f"{label}={project}"]})
         return len(found)
 
+    def service_env(self, label: str, project: str, service: str, variable: str) -> list[str]:
+        """The value of `variable` in each running container of `service` (sorted; "" when unset).
+
+        The service label is the project label's sibling in the tool's namespace
+        (dev.stack.service, com.docker.compose.service)."""
+        service_label = label.rsplit(".", 1)[0] + ".service"
+        found = self.client.containers(filters={"label": [f"{label}={project}", f"{service_label}={service}"]})
+        values = []
+        for c in found:
+            env = self.client.inspect_container(c["Id"])["Config"]["Env"] or []
+            values.append(next((e.split("=", 1)[1] for e in env if e.startswith(f"{variable}=")), ""))
+        return sorted(values)
+
     def sweep(self, label: str, project: str) -> None:
         """Remove every container, network and volume labelled `label=project`.
 

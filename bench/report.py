@@ -6,7 +6,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from bench.runner import ScenarioResult
+from bench.runner import ScenarioResult, ToolSamples
+from bench.scenarios import FAILED_REQUESTS, REQUESTS
 
 STACK, COMPOSE = "stack", "compose"
 
@@ -37,6 +38,7 @@ def summarise(result: ScenarioResult) -> Summary | None:
     ratios = [s / c for s, c in zip(stack.times_s, compose.times_s, strict=True)]
     ratio_median = statistics.median(ratios)
     stack_spread = _spread(stack.times_s)
+    stack_failed = max(stack.metrics[FAILED_REQUESTS]) if FAILED_REQUESTS in stack.metrics else None
     return Summary(
         stack_s=stack_spread,
         compose_s=_spread(compose.times_s),
@@ -44,7 +46,7 @@ def summarise(result: ScenarioResult) -> Summary | None:
         ratio_median=ratio_median,
         stack_peak_rss_mib=max(stack.max_rss_kib) / 1024,
         compose_peak_rss_mib=max(compose.max_rss_kib) / 1024,
-        target_met=result.scenario.target.met(ratio_median, stack_spread[1]),
+        target_met=result.scenario.target.met(ratio_median, stack_spread[1], stack_failed),
     )
 
 
@@ -79,8 +81,27 @@ def markdown(results: list[ScenarioResult], machine: dict[str, str], *, rounds: 
             f"| {s.target.describe()} | {'yes' if summary.target_met else '**no**'} "
             f"| {summary.stack_peak_rss_mib:.0f} MiB | {summary.compose_peak_rss_mib:.0f} MiB |"
         )
+    lines += _request_lines(results)
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in machine.items())]
     return "\n".join(lines) + "\n"
+
+
+def _requests(samples: ToolSamples) -> str:
+    pairs = zip(samples.metrics[FAILED_REQUESTS], samples.metrics.get(REQUESTS, []), strict=False)
+    return ", ".join(f"{failed:g}/{sent:g}" for failed, sent in pairs)
+
+
+def _request_lines(results: list[ScenarioResult]) -> list[str]:
+    """For the scenarios under HTTP load: failed/sent requests during each counted timed command."""
+    lines = []
+    for result in results:
+        if result.skipped or result.error:
+            continue
+        if not all(FAILED_REQUESTS in samples.metrics for samples in result.samples.values()):
+            continue
+        per_tool = "; ".join(f"{name} {_requests(samples)}" for name, samples in result.samples.items())
+        lines.append(f"- {result.scenario.key}: failed/sent requests during the timed command, per round: {per_tool}")
+    return ["", *lines] if lines else []
 
 
 def _first_line(text: str | None) -> str:
@@ -100,6 +121,8 @@ def as_json(results: list[ScenarioResult], machine: dict[str, str], *, rounds: i
         }
         for name, samples in result.samples.items():
             entry[name] = {"command": samples.command, "times_s": samples.times_s, "max_rss_kib": samples.max_rss_kib}
+            if samples.metrics:
+                entry[name]["metrics"] = samples.metrics
         summary = summarise(result)
         if summary is not None:
             for name, spread in ((STACK, summary.stack_s), (COMPOSE, summary.compose_s)):

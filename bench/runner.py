@@ -19,10 +19,14 @@ class ToolSamples:
     command: list[str] = field(default_factory=list)
     times_s: list[float] = field(default_factory=list)
     max_rss_kib: list[int] = field(default_factory=list)
+    # Scenario.round_metrics of each counted round, by name (e.g. failed_requests).
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, m: Measurement) -> None:
+    def add(self, m: Measurement, metrics: dict[str, float]) -> None:
         self.times_s.append(m.wall_s)
         self.max_rss_kib.append(m.max_rss_kib)
+        for name, value in metrics.items():
+            self.metrics.setdefault(name, []).append(value)
 
 
 @dataclass
@@ -57,10 +61,11 @@ def run_scenario(ctx: Context, scenario: Scenario, tools: list[Tool], *, rounds:
             counted = number >= warmup
             label = f"round {number - warmup + 1}/{rounds}" if counted else "warm-up"
             for bound in bounds:
-                m = _timed_round(ctx, scenario, bound)
-                log(f"[{scenario.key}] {label} {bound.tool.name}: {m.wall_s * 1000:.0f} ms")
+                m, metrics = _timed_round(ctx, scenario, bound)
+                extra = "".join(f", {name} {value:g}" for name, value in metrics.items())
+                log(f"[{scenario.key}] {label} {bound.tool.name}: {m.wall_s * 1000:.0f} ms{extra}")
                 if counted:
-                    result.samples[bound.tool.name].add(m)
+                    result.samples[bound.tool.name].add(m, metrics)
     except BenchError as exc:
         result.error = str(exc)
         log(f"[{scenario.key}] FAILED: {exc}")
@@ -83,11 +88,12 @@ def _only_stale_endpoints(m: Measurement) -> bool:
     return True
 
 
-def _timed_round(ctx: Context, scenario: Scenario, bound: Bound) -> Measurement:
+def _timed_round(ctx: Context, scenario: Scenario, bound: Bound) -> tuple[Measurement, dict[str, float]]:
     scenario.before_round(ctx, bound)
     m = run(scenario.timed_command(bound), cwd=bound.file.parent, env=bound.env, timeout_s=TIMED_TIMEOUT_S)
     if not m.ok and not _only_stale_endpoints(m):
         raise BenchError(m.describe_failure())
     scenario.check(ctx, bound, m)
+    metrics = scenario.round_metrics(ctx, bound)
     scenario.after_round(ctx, bound)
-    return m
+    return m, metrics

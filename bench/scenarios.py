@@ -19,6 +19,7 @@ from typing import ClassVar
 from bench import files
 from bench.daemon import Daemon
 from bench.errors import BenchError
+from bench.load import LoadLoop, LoadResult
 from bench.measure import Measurement, run, run_checked
 from bench.tools import Tool
 
@@ -27,14 +28,19 @@ TEST_IMAGE_SCRIPT = REPO / "tests" / "images" / "build.sh"
 EXAMPLE = REPO / "examples" / "flask-api-db"
 SETUP_TIMEOUT_S = 900.0
 TIMED_TIMEOUT_S = 300.0
+# The names of round_metrics() that the report knows.
+REQUESTS = "requests"
+FAILED_REQUESTS = "failed_requests"
 
 
 @dataclass(frozen=True)
 class Target:
-    """What we aim for: a ceiling on the median stack/compose ratio and/or on stack's median time."""
+    """What we aim for: a ceiling on the median stack/compose ratio and/or on stack's median time,
+    and/or on the requests stack lets fail in any round (scenarios under HTTP load)."""
 
     max_ratio: float | None = None
     max_stack_s: float | None = None
+    max_stack_failed_requests: int | None = None
 
     def describe(self) -> str:
         parts = []
@@ -42,10 +48,18 @@ class Target:
             parts.append(f"stack < {self.max_stack_s * 1000:.0f} ms")
         if self.max_ratio is not None:
             parts.append(f"ratio ≤ {self.max_ratio:g}")
+        if self.max_stack_failed_requests is not None:
+            parts.append(f"stack: ≤ {self.max_stack_failed_requests} failed requests")
         return ", ".join(parts) or "-"
 
-    def met(self, ratio_median: float, stack_median_s: float) -> bool:
+    def met(self, ratio_median: float, stack_median_s: float, stack_failed_requests: float | None = None) -> bool:
         if self.max_ratio is not None and ratio_median > self.max_ratio:
+            return False
+        if (
+            self.max_stack_failed_requests is not None
+            and stack_failed_requests is not None
+            and stack_failed_requests > self.max_stack_failed_requests
+        ):
             return False
         return not (self.max_stack_s is not None and stack_median_s >= self.max_stack_s)
 
@@ -115,6 +129,10 @@ class Scenario:
 
     def after_round(self, ctx: Context, b: Bound) -> None:
         """After each timed command, untimed."""
+
+    def round_metrics(self, ctx: Context, b: Bound) -> dict[str, float]:
+        """Numbers besides time that the round just checked measured (FAILED_REQUESTS, ...); none by default."""
+        return {}
 
     def after_all(self, ctx: Context, b: Bound) -> None:
         """Once per tool at the end, even after a failure."""
@@ -335,6 +353,9 @@ def free_port() -> int:
         return port
 
 
+REPLICAS_ROLLED = 3
+
+
 class FlaskExample(Scenario):
     """examples/flask-api-db with the local Debian-based images, all present before the timed `up`."""
 
@@ -386,6 +407,72 @@ class FlaskExample(Scenario):
         clean(ctx, b)
 
 
+class RollingUpdate(FlaskExample):
+    """The example's 3 API replicas get a new environment (APP_RELEASE 1 -> 2) while two clients
+    GET /api/whoami through the frontend: stack rolls them one by one (the example's
+    deploy.update_config: start-first, health-gated), Compose ignores update_config and replaces
+    them all at once. Timed: the `up`; counted: the requests that failed meanwhile."""
+
+    key = "i"
+    title = f"examples/flask-api-db: `up -d --wait` of a new env on {REPLICAS_ROLLED} API replicas, under HTTP load"
+    target = Target(max_stack_failed_requests=0)
+    running = 2 + REPLICAS_ROLLED  # db, frontend and the API replicas
+
+    def __init__(self) -> None:
+        self.loads: dict[str, LoadLoop] = {}
+        self.results: dict[str, LoadResult] = {}
+
+    def up(self, b: Bound) -> list[str]:
+        # --scale on every `up`: without it, `up` goes back to the file's single replica.
+        return b.command("up", "-d", "--wait", "--scale", f"api={REPLICAS_ROLLED}")
+
+    def url(self, b: Bound) -> str:
+        return f"http://127.0.0.1:{b.env['FRONTEND_PORT']}/api/whoami"
+
+    def before_round(self, ctx: Context, b: Bound) -> None:
+        # Untimed: a fresh stack of release 1, alone on the daemon (the other tool's is down),
+        # answering through the frontend; then the load starts and the environment changes.
+        b.env["APP_RELEASE"] = "1"
+        run_checked(self.up(b), cwd=b.file.parent, env=b.env, timeout_s=SETUP_TIMEOUT_S)
+        with LoadLoop(self.url(b), threads=1) as probe:
+            probe.wait_first_ok(deadline_s=60)
+        b.env["APP_RELEASE"] = "2"
+        load = self.loads[b.tool.name] = LoadLoop(self.url(b), threads=2, timeout_s=10)
+        load.start().wait_first_ok(deadline_s=30)
+
+    def timed_command(self, b: Bound) -> list[str]:
+        return self.up(b)
+
+    def check(self, ctx: Context, b: Bound, m: Measurement) -> None:
+        result = self.results[b.tool.name] = self.loads.pop(b.tool.name).stop()
+        print(f"bench: [{self.key}] {b.tool.name}: {result.summary()}", file=sys.stderr, flush=True)
+        expect_running(ctx, b, self.running)
+        releases = ctx.need_daemon().service_env(b.tool.project_label, b.project, "api", "APP_RELEASE")
+        if releases != ["2"] * REPLICAS_ROLLED:
+            raise BenchError(f"{b.tool.name}: the API replicas run APP_RELEASE {releases}, expected 2 on each")
+
+    def round_metrics(self, ctx: Context, b: Bound) -> dict[str, float]:
+        result = self.results.pop(b.tool.name)
+        return {REQUESTS: result.total, FAILED_REQUESTS: result.failed}
+
+    def after_all(self, ctx: Context, b: Bound) -> None:
+        load = self.loads.pop(b.tool.name, None)  # a round that failed before its check
+        if load is not None:
+            load.stop()
+        super().after_all(ctx, b)
+
+
 SCENARIOS: dict[str, Scenario] = {
-    s.key: s for s in (ColdUp(), NoopUp(), ScaleUp(), DownReplicas(), PsMany(), ConfigMany(), StartUp(), FlaskExample())
+    s.key: s
+    for s in (
+        ColdUp(),
+        NoopUp(),
+        ScaleUp(),
+        DownReplicas(),
+        PsMany(),
+        ConfigMany(),
+        StartUp(),
+        FlaskExample(),
+        RollingUpdate(),
+    )
 }

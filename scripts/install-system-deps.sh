@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages stack's tests and examples need. Skips apt entirely when all are present.
 set -euo pipefail
-PACKAGES=(busybox-static mmdebstrap chromium chromium-driver)
+# docker-registry (distribution 2.8) and apache2-utils (htpasswd): tests/integration/test_registry.py
+PACKAGES=(busybox-static mmdebstrap chromium chromium-driver docker-registry apache2-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

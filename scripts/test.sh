@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# The test command: unit, integration (real Docker daemon) and e2e tests.
+# The test command: unit, integration (real Docker daemon) and e2e tests, then the swarm tests.
+# tests/swarm make the daemon a swarm manager for their session (see tests/swarm/conftest.py), so
+# they run on their own, after the others, never alongside them.  With arguments, pytest runs
+# just those (swarm tests among others are skipped: run `scripts/test.sh tests/swarm` alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+if [[ $# -gt 0 ]]; then
+    exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+fi
+.venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/swarm
+exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/swarm

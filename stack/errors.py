@@ -164,8 +164,17 @@ class WaitTimeoutError(ServiceFailedError):
     """A wait (healthy, completed, running) did not finish before its timeout."""
 
 
+class UpdateFailedError(ServiceFailedError):
+    """A rolling update's new replicas did not become (or stay) healthy; rolled back or paused."""
+
+
 class ServiceNotRunningError(StackError):
     """A command needs a running container of a service (exec, port, top) and there is none."""
+
+
+class FileCopyError(StackError):
+    """`cp` or `export` cannot copy: a path that does not exist, a directory onto a file, a local
+    file that cannot be read or written.  The message names the path."""
 
 
 class ProjectLockedError(StackError):
@@ -174,3 +183,12 @@ class ProjectLockedError(StackError):
 
 class ResourceConflictError(StackError):
     """A daemon resource has a name stack needs but stack did not create it: left alone."""
+
+
+class NothingToWatchError(StackError):
+    """`watch` on services none of which has `develop.watch` rules."""
+
+
+class RegistryError(StackError):
+    """A registry refused or could not be reached for a pull or push, or its credentials could
+    not be read; the message carries the registry's (or the daemon's) own words."""

@@ -3,10 +3,15 @@
     converge    load, up, create, scale, build, down (plan_for_up: what `up --dry-run` prints)
     lifecycle   start, stop, restart, kill, pause, unpause, remove (`rm`), wait
     oneoff      run
-    inspect     ps, top, port, images, ls, stats
+    inspect     ps, top, port, images, ls, stats, volumes
+    console     attach: the caller's terminal on a service container's console
+    transfer    copy_to, copy_from (`cp`), commit, export
     streams     logs, events, exec
     scoped      running(): a stack for the length of a `with` block
+    registry    pull, push (the Docker config's credentials)
+    watch       watch: keep containers in step with their files (`develop.watch`)
     session     what they share: the daemon session and the project's lock
+    swarm       swarm_deploy, swarm_ps, swarm_services, swarm_rm, swarm_rollback (Docker Swarm)
 
 Each verb has an async form (`up_async`) taking an optional `DockerAPI` (to share one
 connection) and a `lock` policy, and a synchronous one (`up`).  Errors are `StackError`s.
@@ -16,6 +21,7 @@ connection) and a `lock` policy, and a synchronous one (`up`).  Errors are `Stac
         print(stack.ps(project.name))
 """
 
+from stack.api.console import AttachRequest, AttachResult, attach, attach_async
 from stack.api.converge import (
     DownResult,
     UpResult,
@@ -36,6 +42,7 @@ from stack.api.inspect import (
     ImageRow,
     ProjectRow,
     TopResult,
+    VolumeRow,
     images,
     images_async,
     ls,
@@ -48,6 +55,8 @@ from stack.api.inspect import (
     stats_async,
     top,
     top_async,
+    volumes,
+    volumes_async,
 )
 from stack.api.lifecycle import (
     kill,
@@ -69,9 +78,36 @@ from stack.api.lifecycle import (
     wait_async,
 )
 from stack.api.oneoff import RunResult, parse_publish, run, run_async
+from stack.api.registry import PullOptions, PullResult, PushOptions, PushResult, pull, pull_async, push, push_async
 from stack.api.scoped import running, running_async
 from stack.api.session import session
 from stack.api.streams import event_json, events_async, exec, exec_async, logs, logs_async
+from stack.api.swarm import (
+    SwarmDeployResult,
+    swarm_convert,
+    swarm_deploy,
+    swarm_deploy_async,
+    swarm_ps,
+    swarm_ps_async,
+    swarm_rm,
+    swarm_rm_async,
+    swarm_rollback,
+    swarm_rollback_async,
+    swarm_services,
+    swarm_services_async,
+)
+from stack.api.transfer import (
+    CommitResult,
+    commit,
+    commit_async,
+    copy_from,
+    copy_from_async,
+    copy_to,
+    copy_to_async,
+    export,
+    export_async,
+)
+from stack.api.watch import WatchOptions, WatchOutput, watch, watch_async
 from stack.engine.exec import ExecRequest, Terminal
 from stack.engine.listing import ContainerInfo
 from stack.engine.lock import LockPolicy
@@ -80,6 +116,9 @@ from stack.engine.stats import Usage
 from stack.plan.options import DownOptions, RunOptions, UpOptions
 
 __all__ = [
+    "AttachRequest",
+    "AttachResult",
+    "CommitResult",
     "ContainerInfo",
     "DownOptions",
     "DownResult",
@@ -89,15 +128,31 @@ __all__ = [
     "LogLine",
     "LogOptions",
     "ProjectRow",
+    "PullOptions",
+    "PullResult",
+    "PushOptions",
+    "PushResult",
     "RunOptions",
     "RunResult",
+    "SwarmDeployResult",
     "Terminal",
     "TopResult",
     "UpOptions",
     "UpResult",
     "Usage",
+    "VolumeRow",
+    "WatchOptions",
+    "WatchOutput",
+    "attach",
+    "attach_async",
     "build",
     "build_async",
+    "commit",
+    "commit_async",
+    "copy_from",
+    "copy_from_async",
+    "copy_to",
+    "copy_to_async",
     "create",
     "create_async",
     "down",
@@ -106,6 +161,8 @@ __all__ = [
     "events_async",
     "exec",
     "exec_async",
+    "export",
+    "export_async",
     "images",
     "images_async",
     "kill",
@@ -123,6 +180,10 @@ __all__ = [
     "port_async",
     "ps",
     "ps_async",
+    "pull",
+    "pull_async",
+    "push",
+    "push_async",
     "removable_async",
     "remove",
     "remove_async",
@@ -141,12 +202,27 @@ __all__ = [
     "stats_async",
     "stop",
     "stop_async",
+    "swarm_convert",
+    "swarm_deploy",
+    "swarm_deploy_async",
+    "swarm_ps",
+    "swarm_ps_async",
+    "swarm_rm",
+    "swarm_rm_async",
+    "swarm_rollback",
+    "swarm_rollback_async",
+    "swarm_services",
+    "swarm_services_async",
     "top",
     "top_async",
     "unpause",
     "unpause_async",
     "up",
     "up_async",
+    "volumes",
+    "volumes_async",
     "wait",
     "wait_async",
+    "watch",
+    "watch_async",
 ]

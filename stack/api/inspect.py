@@ -1,4 +1,4 @@
-"""Look at a project without changing it: ps, top, port, images, ls, stats.
+"""Look at a project without changing it: ps, top, port, images, ls, stats, volumes.
 
 Every answer comes from our labels (the stack file may be gone), in as few daemon calls as the
 daemon allows: `ps` on 200 containers is one list call.
@@ -145,7 +145,7 @@ async def ls_async(*, all: bool = False, api: DockerAPI | None = None) -> list[P
     files: dict[str, str] = {}
     for entry in listed:
         labels = entry.get("Labels") or {}
-        name = str(labels.get(L.CONTAINER_OF, ""))
+        name = L.owner_of(labels)  # the key alone also marks containers of images committed from ours
         if not name or labels.get(L.ONEOFF) == "True":
             continue
         states = projects.setdefault(name, {})
@@ -165,9 +165,66 @@ async def stats_async(
         return await sample_all(docker, [(c.id, c.name, c.service) for c in found])
 
 
+@dataclass(frozen=True)
+class VolumeRow:
+    """One of the project's volumes, as `docker compose volumes` lists it."""
+
+    name: str
+    driver: str
+    scope: str
+    mountpoint: str
+    labels: dict[str, str]
+
+    def fields(self) -> dict[str, str]:
+        """The fields of the Docker CLI's volume formatter (`--format json`, `{{.Name}}`)."""
+        return {
+            "Availability": "N/A",
+            "Driver": self.driver,
+            "Group": "N/A",
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted(self.labels.items())),
+            "Links": "N/A",
+            "Mountpoint": self.mountpoint,
+            "Name": self.name,
+            "Scope": self.scope,
+            "Size": "N/A",
+            "Status": "N/A",
+        }
+
+
+async def volumes_async(
+    project_name: str, services: Sequence[str] | None = None, *, api: DockerAPI | None = None
+) -> list[VolumeRow]:
+    """The volumes stack created for the project (by label), by name; with `services`, those
+    that the services' containers mount (their stopped containers too)."""
+    async with session(api) as docker:
+        listed = await docker.list_volumes(L.resource_filter(project_name))
+        if services:
+            containers = await docker.list_containers(L.container_filter(project_name))
+            mounted = {
+                str(mount.get("Name") or "")
+                for entry in containers
+                if (entry.get("Labels") or {}).get(L.SERVICE) in services
+                for mount in entry.get("Mounts") or []
+            }
+            listed = [v for v in listed if v.get("Name") in mounted]
+    rows = [
+        VolumeRow(
+            name=str(v.get("Name") or ""),
+            driver=str(v.get("Driver") or ""),
+            scope=str(v.get("Scope") or "local"),
+            mountpoint=str(v.get("Mountpoint") or ""),
+            labels={str(k): str(val) for k, val in (v.get("Labels") or {}).items()},
+        )
+        for v in listed
+        if L.is_owned(v.get("Labels") or {}, project_name)
+    ]
+    return sorted(rows, key=lambda r: r.name)
+
+
 ps = blocking(ps_async)
 top = blocking(top_async)
 port = blocking(port_async)
 images = blocking(images_async)
 ls = blocking(ls_async)
 stats = blocking(stats_async)
+volumes = blocking(volumes_async)

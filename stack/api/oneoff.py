@@ -51,14 +51,31 @@ async def _create(
     docker: DockerAPI, project: Project, service: str, options: RunOptions, progress: ProgressSink
 ) -> tuple[str, str]:
     """The dependencies up (unless `no_deps`), then the one-off container created: id, name."""
+    name = options.name or oneoff_container_name(project.name, service, secrets.token_hex(6))
+    # Planned once before the dependencies start, so that what cannot work (an image that
+    # `pull_policy: never` may not pull, a missing external network) fails before anything
+    # is created; planned again on what their `up` left.
+    plan = plan_run(project, await observe_project(docker, project), service, options, name)
     if not options.no_deps and service in project.services:
         deps = ServiceGraph(project.services).dependencies(service, transitive=True)
         if deps:
             await up_async(project, UpOptions(services=deps), progress=progress, api=docker)
-    name = options.name or oneoff_container_name(project.name, service, secrets.token_hex(6))
-    plan = plan_run(project, await observe_project(docker, project), service, options, name)
+            plan = plan_run(project, await observe_project(docker, project), service, options, name)
     result = await execute(plan, ExecContext(api=docker, project=project, progress=progress))
     return result.created[name], name
+
+
+async def check_run_async(
+    project: Project, service: str, options: RunOptions | None = None, *, api: DockerAPI | None = None
+) -> None:
+    """Plan `run` on the daemon's state without changing anything: raises what would make it
+    fail before anything is created (an image that `pull_policy: never` may not pull, a missing
+    external network), for callers that bring the dependencies up themselves first."""
+    options = options or RunOptions()
+    with placed_in(project):
+        async with session(api) as docker:
+            name = options.name or oneoff_container_name(project.name, service, "check")
+            plan_run(project, await observe_project(docker, project), service, options, name)
 
 
 async def run_async(

@@ -90,3 +90,41 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
 
 def warn(message: str) -> None:
     click.echo(f"WARN: {message}", err=True)
+
+
+def project_for(ctx: click.Context, services: list[str]) -> str:
+    """The project's name for a command acting by labels, the named services checked against
+    the stack file when there is one."""
+    project, name = load_or_name(ctx)
+    if project is not None and services:
+        check_services(project, services)
+    return name
+
+
+# Go's strconv.ParseBool, which Compose's `--flag=VALUE` spelling of a boolean flag goes through.
+_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+class GoBoolCommand(click.Command):
+    """A command whose `--x/--no-x` flags also take Compose's spelling `--x=false`, `--x=true`
+    (e.g. `commit --pause=false`, `attach --sig-proxy=false`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        flags: dict[str, tuple[str, str]] = {}
+        for param in self.params:
+            if isinstance(param, click.Option) and param.is_bool_flag and param.secondary_opts:
+                on = next((o for o in param.opts if o.startswith("--")), None)
+                off = next((o for o in param.secondary_opts if o.startswith("--")), None)
+                if on and off:
+                    flags[on] = (on, off)
+        rewritten: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                rewritten += args[i:]
+                break
+            name, eq, value = arg.partition("=")
+            if eq and name in flags and value in _GO_TRUE | _GO_FALSE:
+                arg = flags[name][0] if value in _GO_TRUE else flags[name][1]
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)

@@ -1,5 +1,5 @@
-"""The console-script entry point: answers `stack --version`, a no-op `up -d` and a plain
-`config` (`stack.cli.quick`), before importing click.
+"""The console-script entry point: answers `stack --version`, `stack version`, a no-op `up -d`
+and a plain `config` (`stack.cli.quick`), before importing click.
 
 Start-up time is a feature (Compose answers `version` in ~25 ms); everything else goes to
 `stack.cli.main`, which imports each sub-command lazily.
@@ -17,6 +17,11 @@ def main() -> None:
 
         sys.stdout.write(f"stack version {__version__}\n")
         return
+    if argv[:1] == ["version"]:
+        from stack.cli.quick import answer_version
+
+        if answer_version(argv):
+            return
     if "config" in argv:
         from stack.cli.quick import answer_config
 

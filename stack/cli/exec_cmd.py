@@ -151,6 +151,10 @@ def run_(
 
         deps = ServiceGraph(project.services).dependencies(service, transitive=True)
         if deps:
+            from stack.api.oneoff import check_run_async
+
+            # What would fail the run's own container fails before its dependencies start.
+            run(lambda: check_run_async(project, service, options))
             with ProgressPrinter(project, project.name) as printer:
                 run(lambda: api.up_async(project, UpOptions(services=deps), progress=printer, lock=lock))
         options = dataclasses.replace(options, no_deps=True)

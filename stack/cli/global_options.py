@@ -31,6 +31,8 @@ class GlobalOptions:
     # Another command changing the project: wait for it (up to lock_timeout s), or fail at once.
     lock_wait: bool = True
     lock_timeout: float | None = None
+    # --parallel: daemon calls at once (-1: no bound); None: STACK_/COMPOSE_PARALLEL_LIMIT, else 16.
+    parallel: int | None = None
     # The entry point (stack.cli.quick) already asked "is this `up -d` a no-op?" and heard no.
     noop_checked: bool = False
     # Where warnings go (stderr; the quick path holds them until it knows it answers).
@@ -53,14 +55,19 @@ class GlobalOptions:
         no_ansi: bool = False,
         lock_wait: bool = True,
         lock_timeout: float | None = None,
+        parallel: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> GlobalOptions:
         """The flags, with the process environment's STACK_/COMPOSE_PROJECT_NAME and
         STACK_/COMPOSE_PROFILES where a flag is absent (`stack.spec.environment`; a name in an
         env file is the loader's to find, since only it knows which env files are read)."""
-        from stack.spec.environment import from_process, split_profiles
+        from stack.spec.environment import from_process, parallel_limit, parse_parallel, split_profiles
 
         env = os.environ if environ is None else environ
+        if parallel is not None:
+            parse_parallel(str(parallel), "--parallel")
+        else:
+            parallel_limit(env)  # a bad STACK_/COMPOSE_PARALLEL_LIMIT fails every command, as in Compose
         from_environ: set[str] = set()
         if not project_name:
             name = from_process("PROJECT_NAME", env)
@@ -79,6 +86,7 @@ class GlobalOptions:
             no_ansi=no_ansi,
             lock_wait=lock_wait,
             lock_timeout=lock_timeout,
+            parallel=parallel,
             from_environ=frozenset(from_environ),
         )
 
@@ -95,6 +103,24 @@ class GlobalOptions:
             except ValueError:
                 raise UsageError(f"STACK_LOCK_TIMEOUT={text!r} is not a number of seconds") from None
         return LockPolicy(wait=self.lock_wait, timeout=timeout, on_wait=self.echo)
+
+    def export_parallel(self) -> Callable[[], None]:
+        """Make --parallel the bound of every daemon facade this process opens: they read
+        STACK_PARALLEL_LIMIT (`DockerAPI.from_env`), so it reaches every verb without being
+        passed through each.  Returns how to put the environment back."""
+        if self.parallel is None:
+            return lambda: None
+        name = "STACK_PARALLEL_LIMIT"
+        before = os.environ.get(name)
+        os.environ[name] = str(self.parallel)
+
+        def restore() -> None:
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
+
+        return restore
 
     def warn_once(self, message: str) -> None:
         if message not in self.warned:

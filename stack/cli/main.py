@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("stack.cli.down_cmd:down", "Stop and remove containers, networks (and volumes)"),
     "ps": ("stack.cli.ps_cmd:ps", "List the project's containers"),
     "build": ("stack.cli.build_cmd:build", "Build or rebuild service images"),
+    "pull": ("stack.cli.pull_cmd:pull", "Pull service images"),
+    "push": ("stack.cli.push_cmd:push", "Push service images"),
     "init": ("stack.cli.init_cmd:init", "Write a new project from a template"),
     "logs": ("stack.cli.logs_cmd:logs", "Show the output of the project's containers"),
     "exec": ("stack.cli.exec_cmd:exec_", "Run a command in a running service container"),
@@ -43,6 +45,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ls": ("stack.cli.inspect_cmd:ls", "List the stacks running on this daemon"),
     "events": ("stack.cli.inspect_cmd:events", "Stream the project's container events"),
     "stats": ("stack.cli.inspect_cmd:stats", "Live CPU, memory, network and block I/O per container"),
+    "attach": ("stack.cli.attach_cmd:attach", "Attach this terminal to a service's running container"),
+    "cp": ("stack.cli.cp_cmd:cp", "Copy files/folders between a service container and the local filesystem"),
+    "volumes": ("stack.cli.volumes_cmd:volumes", "List the project's volumes"),
+    "version": ("stack.cli.version_cmd:version", "Show stack's version"),
+    "commit": ("stack.cli.commit_cmd:commit", "Create a new image from a service container's changes"),
+    "export": ("stack.cli.export_cmd:export", "Export a service container's filesystem as a tar archive"),
+    "watch": ("stack.cli.watch_cmd:watch", "Sync, restart or rebuild services as their files change"),
+    "swarm": ("stack.cli.swarm_cmd:swarm", "Deploy the stack to Docker Swarm: deploy, ps, services, rm, rollback"),
 }
 
 
@@ -99,6 +109,13 @@ class LazyGroup(click.Group):
     metavar="SECONDS",
     help="How long to wait for another stack command changing the project (default 300, STACK_LOCK_TIMEOUT).",
 )
+@click.option(
+    "--parallel",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Max daemon calls at once: N >= 1, -1 for no limit (default 16; STACK_/COMPOSE_PARALLEL_LIMIT).",
+)
 @click.version_option(__version__, "--version", prog_name="stack", message="stack version %(version)s")
 @click.pass_context
 def cli(
@@ -111,6 +128,7 @@ def cli(
     ansi: str,
     no_wait_lock: bool,
     lock_timeout: float | None,
+    parallel: int | None,
 ) -> None:
     """stack: run multi-container stacks described by a Compose-style stack file."""
     before = ctx.obj  # what main() was told (by the entry point's quick path), if anything
@@ -123,7 +141,10 @@ def cli(
         no_ansi=ansi == "never",
         lock_wait=not no_wait_lock,
         lock_timeout=lock_timeout,
+        parallel=parallel,
     )
+    # Every daemon facade this command opens reads the bound from the environment.
+    ctx.call_on_close(ctx.obj.export_parallel())
     ctx.obj.noop_checked = isinstance(before, dict) and bool(before.get("noop_checked"))
 
 

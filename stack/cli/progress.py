@@ -7,6 +7,8 @@ with Compose's state words, under a `[+] Running N/M` header (M rows, N of them 
 - the dependency waits show on the dependency's container rows, `Waiting` then `Healthy` (or
   `Exited` for service_completed_successfully), once however many dependents wait on it (the plan
   has one WaitCondition node per dependent); a service_started wait shows nothing, as in Compose;
+- a rolling update's steps on a replica are one row, `Updating` (`Waiting`/`Healthy` at its
+  gate) until the new container takes the replica's name: `Updated`; a rollback's, `Rolled back`;
 - containers the plan leaves alone are added at the end as `Running` (`show_running`).
 
 On a terminal the table updates in place (rich.live).  In a pipe or CI log each change of a row's
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from stack.engine.progress import ProgressEvent, Status
 from stack.plan.naming import network_name, service_container_name, volume_name
+from stack.plan.rollout import FINISHED_CAUSE, TAKES_NAME, UNDO_CAUSES, UPDATE_CAUSE
 from stack.spec.models import Project
 
 if TYPE_CHECKING:
@@ -55,6 +58,8 @@ _SILENT = {"ConnectNetwork", "DisconnectNetwork"}
 # The steps of a recreate (the reconciler's cause says "recreate: ..."): one `Recreate` until the
 # rename that completes it.
 _RECREATE_STEPS = {"CreateContainer", "StopContainer", "RemoveContainer"}
+# Words of a step that leaves its row working: more steps on the same container follow.
+_UNFINISHED = {"Recreate", "Updating", "Healthy"}
 # A WaitCondition's cause ends with its condition: "web depends on db (service_healthy)" (the
 # event carries no other trace of it).
 _CONDITION = re.compile(r"\((service_[a-z_]+)\)\s*$")
@@ -230,10 +235,18 @@ class ProgressPrinter:
             return []
         if event.op in _RECREATE_STEPS and event.text.startswith("recreate"):
             running = done = "Recreate"  # done only when the rename completes it
+        if event.op == "Delay" or event.text.startswith(FINISHED_CAUSE):
+            return []  # a pause between batches; the old replicas' removal once all passed
+        if event.text.startswith(UPDATE_CAUSE):
+            # One row per replica: `Updating` until the new container takes the replica's name.
+            running, done = ("Waiting", "Healthy") if event.op == "MonitorReplicas" else ("Updating", "Updating")
+            done = "Updated" if event.text.endswith(TAKES_NAME) else done
+        elif event.text.startswith(UNDO_CAUSES):
+            running, done = "Rolling back", "Rolled back"
         if event.status is Status.STARTED:
             row = self._set(kind, name, running, RowStatus.WORKING, event.at, service)
         elif event.status is Status.DONE:
-            status = RowStatus.WORKING if done == "Recreate" else RowStatus.DONE
+            status = RowStatus.WORKING if done in _UNFINISHED else RowStatus.DONE
             row = self._set(kind, name, done, status, event.at, service)
         else:
             return []

@@ -156,3 +156,37 @@ def answer_noop_up(argv: list[str]) -> bool | None:
         to_stderr(line)
     report_running(running, to_stderr)
     return True
+
+
+def version_text(fmt: str = "pretty", short: bool = False) -> str:
+    """What `stack version` prints (`--short` wins over `--format`, as in Compose)."""
+    import json
+
+    from stack import __version__
+
+    if short:
+        return __version__ + "\n"
+    if fmt == "json":
+        return json.dumps({"version": __version__}, separators=(",", ":")) + "\n"
+    return f"stack version {__version__}\n"
+
+
+def answer_version(argv: list[str]) -> bool:
+    """True when `argv` is a plain `version [--short] [--format|-f pretty|json]` and it was
+    answered; False when click must take it."""
+    if argv[:1] != ["version"]:
+        return False
+    rest, fmt, short = argv[1:], "pretty", False
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--short":
+            short = True
+        elif arg in ("-f", "--format") and rest and rest[0] in ("pretty", "json"):
+            fmt = rest.pop(0)
+        elif arg in ("--format=pretty", "--format=json"):
+            fmt = arg.partition("=")[2]
+        else:
+            return False
+    sys.stdout.write(version_text(fmt, short))
+    sys.stdout.flush()
+    return True

@@ -91,6 +91,10 @@ def _converge(
             return 0
     project = load(ctx, list(services))
     check_services(project, list(services))
+    if attached is not None and attached.watch:
+        from stack.api.watch import check_watchable
+
+        check_watchable(project, list(services))  # before anything starts, as Compose
     scales = _scale_pairs(scale)
     check_services(project, list(scales))
     options = UpOptions(
@@ -139,7 +143,7 @@ def _converge(
             warn(warning)
         if attached is None:
             return 0
-        return _attach(ctx, project, docker, attached, began, timeout, scales)
+        return _attach(ctx, project, docker, attached, began, timeout, scales, list(services))
     finally:
         docker.close()
 
@@ -153,6 +157,7 @@ class AttachFlags:
     exit_code_from: str | None
     no_color: bool
     no_log_prefix: bool
+    watch: bool = False  # --watch: also act on the services' file changes (develop.watch)
 
 
 def _attach(
@@ -163,8 +168,10 @@ def _attach(
     began: float,
     timeout: int | None,
     scales: dict[str, int],
+    selected: list[str],
 ) -> int:
-    """Attached `up`: the services' logs until they stop, an abort rule fires or Ctrl-C (130)."""
+    """Attached `up`: the services' logs until they stop, an abort rule fires or Ctrl-C (130);
+    with --watch, the file changes of the `selected` services acted on meanwhile."""
     from stack.cli.logs_cmd import PrefixPrinter, log_label, use_colour
     from stack.engine.attach import AttachOptions, attach
     from stack.plan.naming import service_container_name
@@ -198,12 +205,41 @@ def _attach(
         abort_on_failure=flags.abort_on_failure,
         exit_code_from=flags.exit_code_from,
         stop_timeout=timeout,
+        keep_following=flags.watch,
     )
 
     def notice(text: str) -> None:
         click.echo(text, err=True)
 
-    return run(lambda: attach(docker, project, options, printer, notice, on_start=attaching))
+    if not flags.watch:
+        return run(lambda: attach(docker, project, options, printer, notice, on_start=attaching))
+
+    import anyio
+
+    from stack.api.watch import WatchOptions, watch_async
+    from stack.cli.watch_cmd import watch_output
+
+    opts = global_options(ctx)
+    watching = WatchOptions(services=selected, up=False, follow_logs=False)
+    output = watch_output(project, quiet=False, on_line=printer)
+
+    async def attached_watch() -> int:
+        load_options, lock = opts.load_options(selected), opts.lock_policy()
+        # Ended when attach begins to stop the services: watch must not bring them back.
+        watch_scope = anyio.CancelScope()
+
+        async def watch_files() -> None:
+            with watch_scope:
+                await watch_async(load_options, watching, output=output, api=docker, lock=lock)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch_files)
+            stop_watching = watch_scope.cancel
+            code = await attach(docker, project, options, printer, notice, on_start=attaching, on_stop=stop_watching)
+            tg.cancel_scope.cancel()
+        return code
+
+    return run(attached_watch)
 
 
 _common_options = [
@@ -239,6 +275,7 @@ def _with_common(fn: click.decorators.FC) -> click.decorators.FC:
 @click.option("--exit-code-from", default=None, metavar="SERVICE", help="Return this service's exit code.")
 @click.option("--no-color", is_flag=True, help="Monochrome log output.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix log lines with the container name.")
+@click.option("-w", "--watch", is_flag=True, help="Watch the services' files (develop.watch) while attached.")
 @_with_common
 @click.pass_context
 def up(
@@ -255,17 +292,21 @@ def up(
     exit_code_from: str | None,
     no_color: bool,
     no_log_prefix: bool,
+    watch: bool,
     services: tuple[str, ...],
     **flags: bool | int | tuple[str, ...] | None,
 ) -> None:
     """Create and start the stack's containers (only what differs from the file).
 
     Without -d (or --wait) stay attached: stream every service's logs until they stop;
-    Ctrl-C stops them gracefully, a second Ctrl-C kills them.
+    Ctrl-C stops them gracefully, a second Ctrl-C kills them.  With --watch, also sync,
+    restart or rebuild services as their files change (see `stack watch`).
     """
     aborting = abort_on_container_exit or abort_on_container_failure or exit_code_from is not None
     if detach and aborting:
         raise UsageError("-d cannot be combined with --abort-on-container-exit/--exit-code-from")
+    if watch and (detach or wait or no_start or flags.get("dry_run")):
+        raise UsageError("--watch needs an attached `up`: not with -d, --wait, --no-start or --dry-run")
     attached = None
     if not (detach or wait or no_start or flags.get("dry_run")):
         attached = AttachFlags(
@@ -276,6 +317,7 @@ def up(
             exit_code_from,
             no_color,
             no_log_prefix,
+            watch,
         )
     code = _converge(
         ctx,

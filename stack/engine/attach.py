@@ -35,6 +35,8 @@ class AttachOptions:
     abort_on_failure: bool = False  # --abort-on-container-failure
     exit_code_from: str | None = None  # --exit-code-from SERVICE (implies abort_on_exit)
     stop_timeout: float | None = None
+    # `up --watch`: keep following while no container runs (a recreate stops the old one first).
+    keep_following: bool = False
 
 
 Notice = Callable[[str], None]
@@ -77,6 +79,7 @@ async def attach(
     notice: Notice,
     *,
     on_start: Callable[[list[LogTarget]], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> int:
     """Follow logs until the end; returns the exit code `up` should give.
 
@@ -107,6 +110,8 @@ async def attach(
             def begin_shutdown() -> None:
                 if not stopping.is_set():
                     stopping.set()
+                    if on_stop is not None:
+                        on_stop()  # `up --watch`: no more syncs or bring-backs while stopping
                     tg.start_soon(shutdown)
 
             async def on_signals() -> None:
@@ -160,7 +165,15 @@ async def attach(
                 if on_start is not None:
                     on_start(targets)
                 log_options = LogOptions(follow=True, since=f"{options.since:.3f}")
-                await follow_logs(api, project.name, targets, log_options, on_line, services=options.services)
+                await follow_logs(
+                    api,
+                    project.name,
+                    targets,
+                    log_options,
+                    on_line,
+                    services=options.services,
+                    keep_following=(lambda: not stopping.is_set()) if options.keep_following else None,
+                )
                 logs_done.set()
                 if not stopping.is_set():
                     tg.cancel_scope.cancel()  # every attached container stopped by itself

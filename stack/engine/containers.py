@@ -84,3 +84,28 @@ async def act_in_waves(
                 for container in wave:
                     tg.start_soon(one, container)
     return done
+
+
+async def pick_container(
+    api: DockerAPI, project: str, service: str, index: int | None = None, *, running: bool
+) -> ObservedContainer:
+    """One container of `service`, as Compose picks it (attach, commit, export, cp from):
+    replica `index`, else the lowest numbered, the service's own before `run` ones; only a
+    running one when `running`.  None: a ServiceNotRunningError saying what to do."""
+    found = await find_containers(api, project, [service], one_off=None, index=index)
+    ordered = sorted(found, key=lambda c: (c.one_off, c.number, c.name))
+    replica = f" (replica {index})" if index is not None else ""
+    if not running and ordered:
+        return ordered[0]
+    for container in ordered:
+        if container.state == "running":
+            return container
+    if ordered and ordered[0].state == "paused":
+        raise ServiceNotRunningError(f"service {service} is paused", hint=f"resume it with `stack unpause {service}`")
+    if running and ordered:
+        raise ServiceNotRunningError(
+            f"service {service}{replica} is not running", hint=f"start it with `stack start {service}`"
+        )
+    raise ServiceNotRunningError(
+        f"service {service}{replica} has no container", hint=f"create it with `stack up -d {service}`"
+    )

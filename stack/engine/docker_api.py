@@ -2,8 +2,11 @@
 
 The SDK is synchronous, so each call runs in a worker thread (`anyio.to_thread.run_sync`)
 behind one shared `CapacityLimiter`; the SDK's connection pool is sized to match so that
-parallel calls never queue on the pool.  Every call is counted by kind (`api.calls`), which
-is how we know (and test) how many round trips a command makes.
+parallel calls never queue on the pool.  The limiter's size is `concurrency`: by default
+DEFAULT_CONCURRENCY, else STACK_PARALLEL_LIMIT / COMPOSE_PARALLEL_LIMIT (what the CLI's
+`--parallel N` sets), -1 meaning no bound, as Compose's `--parallel -1`.  Every call is
+counted by kind (`api.calls`), which is how we know (and test) how many round trips a command
+makes.
 
 This is the one boundary where the SDK's errors become ours, as httpx maps transport errors
 in one place: connection failures become `DockerUnavailableError`, the daemon's refusals
@@ -13,13 +16,18 @@ Callers that know the service and resource re-word them with `stack.engine.error
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import io
+import json
+import math
 import os
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -34,6 +42,7 @@ from stack.engine.endpoint import DEFAULT_CONTEXT, DEFAULT_HOST, Endpoint
 from stack.engine.endpoint import resolve as resolve_endpoint
 from stack.engine.errors import refusal
 from stack.errors import DockerUnavailableError
+from stack.spec.environment import UNLIMITED, parallel_limit
 
 T = TypeVar("T")
 
@@ -44,9 +53,14 @@ DEFAULT_API_VERSION = "1.41"
 MAX_API_VERSION = "1.44"
 START_INTERVAL_API_VERSION = "1.44"
 DEFAULT_CONCURRENCY = 16
+# Pooled connections kept for reuse when calls are not bounded (`--parallel -1`); more may be
+# opened at once, and are closed after use.
+_UNBOUNDED_POOL = 64
 # Long-lived streams (events, logs) hold a pooled connection outside the limiter.
 _STREAM_CONNECTIONS = 4
 _READER_JOIN_SECONDS = 2.0
+# Each swarm request (stack.engine.swarm) is answered within this many seconds, or fails.
+SWARM_CALL_TIMEOUT = 30.0
 
 
 def _unavailable(exc: BaseException, host: str) -> DockerUnavailableError:
@@ -97,15 +111,58 @@ def _server_api_version(client: docker.APIClient) -> str | None:
         return None
 
 
+# Reads and writes of archives and exports, in bytes.
+_CHUNK_SIZE = 1 << 16
+
+
+def _path_stat(header: str | None) -> dict[str, Any]:
+    """The X-Docker-Container-Path-Stat header: base64 of a JSON object ({} when absent or odd)."""
+    if not header:
+        return {}
+    try:
+        decoded = json.loads(base64.b64decode(header))
+    except (ValueError, binascii.Error):
+        return {}
+    return dict(decoded) if isinstance(decoded, dict) else {}
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable stream over the SDK's iterator of byte chunks (for tarfile)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), len(self._pending))
+        view[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 class DockerAPI:
     """Async, counted, concurrency-limited access to one Docker daemon."""
 
     def __init__(
         self, client: docker.APIClient, *, concurrency: int = DEFAULT_CONCURRENCY, host: str = DEFAULT_HOST
     ) -> None:
+        if concurrency != UNLIMITED and concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, or {UNLIMITED} for no bound (got {concurrency})")
         self.client = client
         self.host = host  # the endpoint as messages name it (DOCKER_HOST, or the docker context's)
-        self.limiter = anyio.CapacityLimiter(concurrency)
+        # How many daemon calls may run at once (UNLIMITED: no bound).
+        self.concurrency = concurrency
+        self.limiter = anyio.CapacityLimiter(math.inf if concurrency == UNLIMITED else concurrency)
         self.calls: Counter[str] = Counter()
         self._count_lock = threading.Lock()
         # Projects whose lock this facade's caller holds (stack.engine.lock): a verb called by
@@ -116,16 +173,20 @@ class DockerAPI:
     def from_env(
         cls,
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         timeout: float = 120.0,
         environment: Mapping[str, str] | None = None,
     ) -> DockerAPI:
         """A facade for the daemon the environment names (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
 
         One round trip (GET /version) agrees on the API version, unless DOCKER_API_VERSION names
-        it; an unreachable daemon is reported by the first call, not here.
+        it; an unreachable daemon is reported by the first call, not here.  `concurrency` None:
+        STACK_PARALLEL_LIMIT or COMPOSE_PARALLEL_LIMIT of the environment, else the default.
         """
         env = dict(os.environ if environment is None else environment)
+        if concurrency is None:
+            concurrency = parallel_limit(env) or DEFAULT_CONCURRENCY
+        pool = _UNBOUNDED_POOL if concurrency == UNLIMITED else concurrency
         endpoint = resolve_endpoint(env)
         host = endpoint.describe()
         wanted = env.get("DOCKER_API_VERSION")
@@ -134,7 +195,7 @@ class DockerAPI:
             return docker.APIClient(
                 version=version,
                 timeout=int(timeout),
-                max_pool_size=concurrency + _STREAM_CONNECTIONS,
+                max_pool_size=pool + _STREAM_CONNECTIONS,
                 **kwargs,
             )
 
@@ -222,8 +283,118 @@ class DockerAPI:
 
         await self.call("container.archive", put)
 
+    async def read_file(self, container: str, path: str) -> bytes | None:
+        """A regular file's content from a container's file system (GET archive; no exec, so no
+        `cat` needed in it); None when there is no such file."""
+        import io
+        import tarfile
+
+        def read() -> bytes | None:
+            try:
+                chunks, _ = self.client.get_archive(container, path)
+            except docker.errors.NotFound:
+                return None
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                member = next((m for m in tar.getmembers() if m.isfile()), None)
+                extracted = tar.extractfile(member) if member is not None else None
+                return extracted.read() if extracted is not None else None
+
+        return await self.call("container.archive.get", read)
+
     async def inspect_container(self, container: str) -> dict[str, Any]:
         return await self.call("container.inspect", self.client.inspect_container, container)
+
+    # -- a container's files, filesystem and image (cp, export, commit) and its console ------
+
+    async def stat_path(self, container: str, path: str) -> dict[str, Any]:
+        """What the daemon knows of `path` in the container (HEAD .../archive): name, size,
+        mode (Go's os.FileMode bits), mtime, linkTarget; a missing path: DockerNotFoundError."""
+        client = self.client
+
+        def head() -> dict[str, Any]:
+            url = client._url("/containers/{0}/archive", container)
+            response = client.head(url, params={"path": path}, timeout=client.timeout)
+            client._raise_for_status(response)
+            return _path_stat(response.headers.get("X-Docker-Container-Path-Stat"))
+
+        return await self.call("container.archive.stat", head)
+
+    async def read_archive(self, container: str, path: str, consume: Callable[[IO[bytes], dict[str, Any]], T]) -> T:
+        """A tar of `path` in the container, handed as a stream (with the path's stat) to
+        `consume`, which runs in the worker thread and reads it as it arrives."""
+        client = self.client
+
+        def read() -> T:
+            chunks, stat = client.get_archive(container, path, chunk_size=_CHUNK_SIZE)
+            with io.BufferedReader(_ChunkReader(chunks), _CHUNK_SIZE) as stream:
+                return consume(stream, dict(stat or {}))
+
+        return await self.call("container.archive.get", read)
+
+    async def write_archive(
+        self, container: str, path: str, data: IO[bytes] | bytes, *, copy_uid_gid: bool = False
+    ) -> None:
+        """Extract a tar at `path` (an existing directory) in the container, never replacing a
+        directory by a file or the reverse (as `docker cp`); `copy_uid_gid`: the daemon's
+        copyUIDGID (`docker cp -a`), else the files belong to root."""
+        client = self.client
+        params = {"path": path, "noOverwriteDirNonDir": "true"}
+        if copy_uid_gid:
+            params["copyUIDGID"] = "true"
+
+        def put() -> None:
+            url = client._url("/containers/{0}/archive", container)
+            client._raise_for_status(client._put(url, params=params, data=data))
+
+        await self.call("container.archive", put)
+
+    async def export_container(self, container: str, write: Callable[[bytes], object]) -> int:
+        """The container's filesystem as a tar, streamed to `write` (in the worker thread); the
+        number of bytes."""
+        client = self.client
+
+        def export() -> int:
+            total = 0
+            for chunk in client.export(container, chunk_size=_CHUNK_SIZE):
+                write(chunk)
+                total += len(chunk)
+            return total
+
+        return await self.call("container.export", export)
+
+    async def commit_container(
+        self,
+        container: str,
+        *,
+        reference: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        changes: list[str] | None = None,
+        pause: bool = True,
+    ) -> str:
+        """A new image from the container's changes (`docker commit`); its id.  `reference`:
+        REPOSITORY[:TAG] to tag it with; `changes`: Dockerfile instructions applied to its config."""
+        repository, tag = docker.utils.parse_repository_tag(reference) if reference else (None, None)
+        result = await self.call(
+            "container.commit",
+            self.client.commit,
+            container,
+            repository=repository,
+            tag=tag,
+            message=message or None,
+            author=author or None,
+            pause=pause,
+            changes=list(changes or []) or None,
+        )
+        return str(result["Id"])
+
+    async def attach_socket(self, container: str, *, stdin: bool, detach_keys: str | None = None) -> Any:
+        """A hijacked connection to a running container's stdio, from now on (no old output).
+        `detach_keys`: the daemon's detachKeys (it ends the session when it reads them on stdin)."""
+        params: dict[str, Any] = {"stdin": 1 if stdin else 0, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
+        if detach_keys:
+            params["detachKeys"] = detach_keys
+        return await self.call("container.attach", self.client.attach_socket, container, params=params)
 
     async def create_container(self, name: str, body: Mapping[str, Any]) -> str:
         """Create from a raw Engine API body (see container_spec); returns the new id."""
@@ -266,6 +437,50 @@ class DockerAPI:
         """The last `lines` lines of a container's output (stdout and stderr), as text."""
         raw = await self.call("container.logs", self.client.logs, container, tail=lines, stdout=True, stderr=True)
         return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+
+    # -- exec (no terminal: the output is collected or streamed; engine/exec.py attaches one) -
+
+    async def exec_create(
+        self,
+        container: str,
+        command: list[str],
+        *,
+        user: str | None = None,
+        privileged: bool = False,
+        workdir: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+    ) -> str:
+        """Create a process in a running container (not started yet); its exec id."""
+        environment = [k if v is None else f"{k}={v}" for k, v in (env or {}).items()] or None
+        created = await self.call(
+            "exec.create",
+            self.client.exec_create,
+            container,
+            command,
+            stdout=True,
+            stderr=True,
+            user=user or "",
+            privileged=privileged,
+            workdir=workdir,
+            environment=environment,
+        )
+        return str(created["Id"])
+
+    async def exec_output(self, exec_id: str) -> bytes:
+        """Start a created process and wait for its end (bounded by the client's timeout); its
+        stdout and stderr, interleaved."""
+        output = await self.call("exec.start", self.client.exec_start, exec_id)
+        return output if isinstance(output, bytes) else b""
+
+    @asynccontextmanager
+    async def exec_stream(self, exec_id: str) -> AsyncIterator[ObjectReceiveStream[tuple[bytes | None, bytes | None]]]:
+        """Start a created process; its output as it comes, (stdout, stderr) chunks, until it ends."""
+        async with self.stream("exec.start", lambda: self.client.exec_start(exec_id, stream=True, demux=True)) as out:
+            yield out
+
+    async def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        """{"Running": bool, "ExitCode": int | None, ...}"""
+        return await self.call("exec.inspect", self.client.exec_inspect, exec_id)
 
     # -- networks -------------------------------------------------------------------------
 
@@ -322,9 +537,48 @@ class DockerAPI:
     async def remove_image(self, image: str, *, force: bool = False) -> None:
         await self.call("image.remove", self.client.remove_image, image, force=force)
 
-    async def pull_image(self, image: str) -> None:
+    async def tag_image(self, image: str, reference: str) -> None:
+        """Tag `image` as `reference` (`repo[:tag]`, replacing the tag's current image); the daemon
+        stamps the image's Metadata.LastTagTime, which refresh pull policies read."""
+        repo, tag = docker.utils.parse_repository_tag(reference)
+        await self.call("image.tag", self.client.tag, image, repo, tag=tag or "latest", force=True)
+
+    @asynccontextmanager
+    async def pull_stream(
+        self, image: str, auth: Mapping[str, str]
+    ) -> AsyncIterator[ObjectReceiveStream[dict[str, Any]]]:
+        """Pull `image` (no tag: `latest`, never every tag) sending `auth` as X-Registry-Auth
+        (`{}`: anonymous, never the SDK's own lookup): the daemon's progress messages, decoded.
+        A refusal before the first message raises DockerAPIError with the registry's words;
+        later failures arrive as `{"error": ...}` messages, as do all of a push's."""
         repo, tag = docker.utils.parse_repository_tag(image)
-        await self.call("image.pull", self.client.pull, repo, tag=tag or "latest")
+
+        def open_pull() -> Iterator[dict[str, Any]]:
+            messages: Iterator[dict[str, Any]] = self.client.pull(
+                repo, tag=tag or "latest", stream=True, decode=True, auth_config=dict(auth)
+            )
+            return messages
+
+        async with self.stream("image.pull", open_pull) as messages:
+            yield messages
+
+    @asynccontextmanager
+    async def push_stream(
+        self, image: str, auth: Mapping[str, str]
+    ) -> AsyncIterator[ObjectReceiveStream[dict[str, Any]]]:
+        """Push `image` (`repo:tag`) with `auth` as X-Registry-Auth: the daemon's progress
+        messages, decoded.  The daemon answers 200 and reports a failure (unreachable registry,
+        refused credentials, no such local image) as an `{"error": ...}` message: read them all."""
+        repo, tag = docker.utils.parse_repository_tag(image)
+
+        def open_push() -> Iterator[dict[str, Any]]:
+            messages: Iterator[dict[str, Any]] = self.client.push(
+                repo, tag=tag or "latest", stream=True, decode=True, auth_config=dict(auth)
+            )
+            return messages
+
+        async with self.stream("image.push", open_push) as messages:
+            yield messages
 
     # -- streams --------------------------------------------------------------------------
 
@@ -343,6 +597,12 @@ class DockerAPI:
             source = await anyio.to_thread.run_sync(open_stream)
         except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise _unavailable(exc, self.host) from exc
+        except requests.exceptions.Timeout as exc:
+            raise DockerUnavailableError(
+                f"the Docker daemon at {self.host} did not start answering ({kind}) within"
+                f" {self.client.timeout} s: {exc}",
+                hint="the daemon may be overloaded or hung, or waiting on a registry that does not answer",
+            ) from exc
         except docker.errors.APIError as exc:
             raise refusal(exc, kind) from exc
         token = anyio.lowlevel.current_token()
@@ -389,3 +649,109 @@ class DockerAPI:
         """The daemon's event stream, decoded, restricted by `filters`."""
         async with self.stream("events", lambda: self.client.events(filters=dict(filters), decode=True)) as events:
             yield events
+
+    # -- swarm (stack.engine.swarm): raw Engine API bodies, each request bounded by `timeout` --
+
+    def _swarm_request(
+        self,
+        method: str,
+        path: str,
+        *args: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        timeout: float = SWARM_CALL_TIMEOUT,
+    ) -> Any:
+        client = self.client
+        url = client._url(path, *args)
+        query = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in (params or {}).items()}
+        if method == "GET":
+            response = client._get(url, params=query, timeout=timeout)
+        elif method == "DELETE":
+            response = client._delete(url, params=query, timeout=timeout)
+        else:
+            response = client._post_json(url, data=body, params=query, timeout=timeout)
+        client._raise_for_status(response)
+        return response.json() if response.content else None
+
+    async def swarm_info(self, *, timeout: float = SWARM_CALL_TIMEOUT) -> dict[str, Any]:
+        """`GET /info`'s `Swarm` part: LocalNodeState, ControlAvailable, Nodes, ..."""
+        info = await self.call("swarm.info", self._swarm_request, "GET", "/info", timeout=timeout)
+        return dict(info.get("Swarm") or {})
+
+    async def list_services(
+        self, filters: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT
+    ) -> list[dict[str, Any]]:
+        found = await self.call(
+            "service.list", self._swarm_request, "GET", "/services", params={"filters": dict(filters)}, timeout=timeout
+        )
+        return list(found or [])
+
+    async def create_service(self, spec: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT) -> str:
+        """Create a service from a raw ServiceSpec body; its id."""
+        result = await self.call(
+            "service.create", self._swarm_request, "POST", "/services/create", body=dict(spec), timeout=timeout
+        )
+        return str(result["ID"])
+
+    async def update_service(
+        self,
+        service: str,
+        version: int,
+        spec: Mapping[str, Any],
+        *,
+        rollback: bool = False,
+        timeout: float = SWARM_CALL_TIMEOUT,
+    ) -> list[str]:
+        """Replace a service's spec (at `version`, the index it was read at), or, with `rollback`,
+        put its previous spec back; the daemon's warnings."""
+        params: dict[str, Any] = {"version": version}
+        if rollback:
+            params["rollback"] = "previous"
+        result = await self.call(
+            "service.update",
+            self._swarm_request,
+            "POST",
+            "/services/{0}/update",
+            service,
+            params=params,
+            body=dict(spec),
+            timeout=timeout,
+        )
+        return [str(w) for w in ((result or {}).get("Warnings") or [])]
+
+    async def remove_service(self, service: str, *, timeout: float = SWARM_CALL_TIMEOUT) -> None:
+        await self.call("service.remove", self._swarm_request, "DELETE", "/services/{0}", service, timeout=timeout)
+
+    async def list_tasks(
+        self, filters: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT
+    ) -> list[dict[str, Any]]:
+        found = await self.call(
+            "task.list", self._swarm_request, "GET", "/tasks", params={"filters": dict(filters)}, timeout=timeout
+        )
+        return list(found or [])
+
+    async def list_swarm_objects(
+        self, kind: str, filters: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT
+    ) -> list[dict[str, Any]]:
+        """Secrets (`kind` "secrets") or configs ("configs") matching `filters`."""
+        found = await self.call(
+            f"{kind[:-1]}.list",
+            self._swarm_request,
+            "GET",
+            f"/{kind}",
+            params={"filters": dict(filters)},
+            timeout=timeout,
+        )
+        return list(found or [])
+
+    async def create_swarm_object(
+        self, kind: str, body: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT
+    ) -> str:
+        """Create a secret (`kind` "secrets") or config ("configs") from its raw body; its id."""
+        result = await self.call(
+            f"{kind[:-1]}.create", self._swarm_request, "POST", f"/{kind}/create", body=dict(body), timeout=timeout
+        )
+        return str(result["ID"])
+
+    async def remove_swarm_object(self, kind: str, ident: str, *, timeout: float = SWARM_CALL_TIMEOUT) -> None:
+        await self.call(f"{kind[:-1]}.remove", self._swarm_request, "DELETE", f"/{kind}/{{0}}", ident, timeout=timeout)

@@ -62,7 +62,7 @@ def raw_mode(fd: int | None) -> Iterator[None]:
 
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        tty.setraw(fd, termios.TCSANOW)  # not TCSAFLUSH: keys typed ahead are kept for the session
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

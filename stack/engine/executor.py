@@ -30,6 +30,12 @@ Node arguments (the contract with stack.plan.reconcile):
                      [aliases] (instead of the service's)
   DisconnectNetwork  container, network (daemon id or name)
   WaitCondition      service (the dependency), condition, [required], [timeout], [dependent]
+  MonitorReplicas    service, replicas [{number, name, id}], healthcheck, monitor, timeout,
+                     failure_action, tolerate, purpose (update | rollback)
+  Delay              seconds
+
+A node with `if_failed` (a rolling update's compensation) runs only when one of those nodes
+failed, once its own dependencies are done; it is otherwise never started nor reported.
 
 `container` may also be spelled `name` or `id`.
 """
@@ -49,9 +55,17 @@ from stack.engine.build import build_image
 from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.progress import ProgressEvent, ProgressSink, Status, null_sink
+from stack.engine.registry import as_log, pull_image
 from stack.engine.taskgroups import unwrapped
-from stack.engine.waits import DEFAULT_WAIT_TIMEOUT, ContainerWatcher, WaitSpec, wait_for
-from stack.errors import DockerAPIError, DockerNotFoundError, StackError
+from stack.engine.waits import (
+    DEFAULT_WAIT_TIMEOUT,
+    ContainerWatcher,
+    ReplicaCheck,
+    WaitSpec,
+    check_replicas,
+    wait_for,
+)
+from stack.errors import DockerAPIError, DockerNotFoundError, StackError, UpdateFailedError
 from stack.plan import labels as L
 from stack.plan import naming
 from stack.plan.expectations import healthcheck_state, restarts_after_exit
@@ -148,6 +162,7 @@ class _Run:
         self.project = ctx.project
         self.watcher = watcher
         self.result = ExecResult()
+        self.update_failures: dict[str, int] = {}  # service -> failed replicas of its rolling update
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -288,7 +303,10 @@ class _Run:
         self.result.image_ids[tag] = image_id
 
     async def pull(self, node: Node) -> None:
-        await self.api.pull_image(str(_arg(node, "image")))
+        # With the Docker config's credentials; the registry's refusal is a RegistryError.
+        service = node.args.get("service")
+        layers = as_log(self.ctx.progress, node.id, node.resource)
+        await pull_image(self.api, str(_arg(node, "image")), service=service, sink=layers)
 
     async def remove_image(self, node: Node) -> None:
         await self.api.remove_image(str(_arg(node, "image")))
@@ -382,7 +400,8 @@ class _Run:
             if key is None:
                 key = next((k for k, n in self.network_names().items() if n == network), None)
             if key is not None:
-                kwargs = cs.endpoint(self.service(service), str(key), network, container).connect_kwargs()
+                alias = str(node.args.get("final_name") or container)  # a temporary name is no alias
+                kwargs = cs.endpoint(self.service(service), str(key), network, alias).connect_kwargs()
         if node.args.get("aliases") is not None:
             kwargs["aliases"] = list(node.args["aliases"])  # a one-off answers to its own name only
         await self._connect(container, network, kwargs)
@@ -412,6 +431,62 @@ class _Run:
         )
         return await wait_for(self.watcher, spec)
 
+    async def monitor_replicas(self, node: Node) -> bool:
+        """A rolling update's gate: its failure (beyond what the policy tolerates) fails the node,
+        which arms the plan's compensating nodes."""
+        assert self.watcher is not None
+        service = str(_arg(node, "service"))
+        containers: dict[str, tuple[int, str]] = {}
+        for entry in _arg(node, "replicas"):
+            name = str(entry["name"])
+            cid = entry.get("id") or self.result.created.get(name)
+            if cid is None:
+                cid = str((await self.api.inspect_container(name))["Id"])
+            containers[str(cid)] = (int(entry["number"]), name)
+        timeout = self.ctx.options.wait_timeout
+        if timeout is None:
+            timeout = float(_arg(node, "timeout", default=DEFAULT_WAIT_TIMEOUT))
+        check = ReplicaCheck(
+            service=service,
+            containers=containers,
+            healthcheck=node.args.get("healthcheck"),
+            monitor=float(node.args.get("monitor") or 0.0),
+            timeout=timeout,
+            report=lambda text: self.ctx.progress(_event(node, Status.LOG, text)),
+        )
+        failures = await check_replicas(self.watcher, check)
+        if not failures:
+            return True
+        purpose = str(node.args.get("purpose") or "update")
+        role = "new container" if purpose == "update" else "previous container"
+        described = "; ".join(
+            f"replica {f.number} ({role} {f.name}) {f.reason}" + (f": {f.detail}" if f.detail else "") for f in failures
+        )
+        count = self.update_failures[service] = self.update_failures.get(service, 0) + len(failures)
+        action = str(node.args.get("failure_action") or "pause")
+        if action == "continue" or count <= int(node.args.get("tolerate") or 0):
+            why = "failure_action: continue" if action == "continue" else "within max_failure_ratio"
+            self.result.warnings.append(f"service {service}: {described}; the {purpose} goes on ({why})")
+            return True
+        if purpose == "rollback":
+            raise UpdateFailedError(
+                f"service {service}: the rollback failed: {described}",
+                hint=f"see `stack logs {service}` and `stack ps -a {service}`",
+            )
+        outcome = (
+            "rolled back: the previous replicas keep serving"
+            if action == "rollback"
+            else "update paused: the replicas not yet updated keep serving the previous version"
+        )
+        raise UpdateFailedError(
+            f"service {service}: update failed: {described}; {outcome}",
+            hint=f"see `stack logs {service}`; fix the service and run `stack up` again",
+        )
+
+    async def delay(self, node: Node) -> None:
+        # update_config.delay: a pause the user asked for between batches, not a synchronisation.
+        await anyio.sleep(float(_arg(node, "seconds")))
+
     # -- dispatch ----------------------------------------------------------------------
 
     def handler(self, op: Op) -> Callable[[Node], Awaitable[Any]]:
@@ -432,6 +507,8 @@ class _Run:
             Op.CONNECT_NETWORK: self.connect,
             Op.DISCONNECT_NETWORK: self.disconnect,
             Op.WAIT_CONDITION: self.wait,
+            Op.MONITOR_REPLICAS: self.monitor_replicas,
+            Op.DELAY: self.delay,
         }[op]
 
     def describe(self, node: Node) -> str:
@@ -453,6 +530,8 @@ class _Run:
             Op.CONNECT_NETWORK: "connect to network",
             Op.DISCONNECT_NETWORK: "disconnect from network",
             Op.WAIT_CONDITION: "wait for",
+            Op.MONITOR_REPLICAS: "monitor the new replicas of",
+            Op.DELAY: "pause the update of",
         }[node.op]
         target = (
             node.args.get("name")
@@ -526,7 +605,7 @@ async def execute(
     _validate(plan)
     calls_before = dict(ctx.api.calls)
     started_at = time.monotonic()
-    needs_watch = any(n.op is Op.WAIT_CONDITION for n in plan.nodes)
+    needs_watch = any(n.op in (Op.WAIT_CONDITION, Op.MONITOR_REPLICAS) for n in plan.nodes)
     if watcher is not None:
         result = await _walk(plan, ctx, watcher)
     elif needs_watch:
@@ -555,6 +634,17 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
     dependents = _dependents(plan)
     waiting = {n.id: len(n.deps) for n in plan.nodes}
     blocked: set[int] = set()
+    # Compensating nodes: armed by the failure of one of their triggers, else never run.
+    compensations: dict[int, list[int]] = {}
+    for n in plan.nodes:
+        for trigger in n.if_failed:
+            compensations.setdefault(trigger, []).append(n.id)
+    armed: set[int] = set()
+
+    def runnable(node_id: int) -> bool:
+        return (
+            waiting[node_id] == 0 and node_id not in blocked and (not plan.node(node_id).if_failed or node_id in armed)
+        )
 
     def skip_dependents(node_id: int, why: str) -> None:
         stack = list(dependents[node_id])
@@ -563,10 +653,18 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
             if nxt in blocked:
                 continue
             blocked.add(nxt)
-            result.skipped.append(nxt)
             dep_node = plan.node(nxt)
-            progress(_event(dep_node, Status.SKIPPED, why))
+            if not dep_node.if_failed or nxt in armed:  # an unarmed compensation was never due
+                result.skipped.append(nxt)
+                progress(_event(dep_node, Status.SKIPPED, why))
             stack.extend(dependents[nxt])
+
+    def arm(node_id: int, tg: anyio.abc.TaskGroup) -> None:
+        for nxt in compensations.get(node_id, []):
+            if nxt not in armed:
+                armed.add(nxt)
+                if runnable(nxt):
+                    tg.start_soon(run_one, plan.node(nxt), tg)
 
     async def run_one(node: Node, tg: anyio.abc.TaskGroup) -> None:
         progress(_event(node, Status.STARTED, node.cause))
@@ -582,6 +680,7 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
             result.failed[node.id] = exc
             progress(_event(node, Status.FAILED, exc.message))
             skip_dependents(node.id, f"#{node.id} {node.resource} failed")
+            arm(node.id, tg)
             return
         if ran:
             result.done.append(node.id)
@@ -593,12 +692,12 @@ async def _walk(plan: Plan, ctx: ExecContext, watcher: ContainerWatcher | None) 
             progress(_event(node, Status.SKIPPED, why))
         for nxt in dependents[node.id]:
             waiting[nxt] -= 1
-            if waiting[nxt] == 0 and nxt not in blocked:
+            if runnable(nxt):
                 tg.start_soon(run_one, plan.node(nxt), tg)
 
     with unwrapped():
         async with anyio.create_task_group() as tg:
             for node in plan.nodes:
-                if waiting[node.id] == 0:
+                if runnable(node.id):
                     tg.start_soon(run_one, node, tg)
     return result

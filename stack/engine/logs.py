@@ -208,12 +208,14 @@ async def follow_logs(
     *,
     services: list[str] | None = None,
     index: int | None = None,
+    keep_following: Callable[[], bool] | None = None,
 ) -> None:
     """Every line of `targets`' logs to `on_line`, interleaved as they arrive.
 
     With `options.follow`: containers of `project` (of `services`, replica `index` when given)
     that start later are followed from their start, and the call returns once no followed
-    container is left running.
+    container is left running, unless `keep_following()` says to go on (`watch`: a recreated
+    container starts after its predecessor stopped).
     """
     resolved = [await resolve_tty(api, t) for t in targets]
     if not options.follow:
@@ -228,15 +230,19 @@ async def follow_logs(
     # container id -> when its log stream ended (it stopped): a restart is followed from there,
     # so no line is shown twice and none is lost.
     ended: dict[str, float] = {}
+    # container id -> set once its current log stream has ended
+    stream_over: dict[str, anyio.Event] = {}
 
     async def follow(target: LogTarget, opts: LogOptions) -> None:
         active.add(target.id)
+        over = stream_over[target.id] = anyio.Event()
         try:
             await stream_container_logs(api, target, opts, on_line)
         finally:
             ended[target.id] = time.time()
             active.discard(target.id)
-            if not active:
+            over.set()
+            if not active and not (keep_following and keep_following()):
                 idle.set()
 
     def wanted(attributes: dict[str, str]) -> bool:
@@ -246,6 +252,27 @@ async def follow_logs(
             return False
         return index is None or attributes.get(L.NUMBER) == str(index)
 
+    async def started(tg: anyio.abc.TaskGroup, cid: str, attributes: dict[str, str]) -> None:
+        try:
+            number = int(attributes.get(L.NUMBER, "0"))
+        except ValueError:
+            number = 0
+        since = f"{ended[cid]:.9f}" if cid in ended else options.since
+        fresh = LogTarget(cid, attributes.get("name", cid[:12]), attributes.get(L.SERVICE, ""), number)
+        fresh = await resolve_tty(api, fresh)
+        # A new container from its first line; a restarted one from where we left it.
+        opts = LogOptions(True, None, since, options.until, options.timestamps)
+        active.add(cid)
+        tg.start_soon(follow, fresh, opts)
+
+    async def restarted(tg: anyio.abc.TaskGroup, cid: str, attributes: dict[str, str]) -> None:
+        """Started again before its previous log stream was seen to end (a quick restart): follow
+        it once that stream is over; a stream still going after a while was its current one."""
+        with anyio.move_on_after(5):
+            await stream_over[cid].wait()
+        if cid not in active:
+            await started(tg, cid, attributes)
+
     async def watch_starts(tg: anyio.abc.TaskGroup) -> None:
         filters = {"type": ["container"], "event": ["start"], **L.container_filter(project)}
         async with api.events(filters) as events:
@@ -254,19 +281,13 @@ async def follow_logs(
                 actor = event.get("Actor") or {}
                 attributes = dict(actor.get("Attributes") or {})
                 cid = str(actor.get("ID") or event.get("id") or "")
-                if not cid or cid in active or not wanted(attributes):
+                if not cid or not wanted(attributes):
                     continue
-                try:
-                    number = int(attributes.get(L.NUMBER, "0"))
-                except ValueError:
-                    number = 0
-                since = f"{ended[cid]:.9f}" if cid in ended else options.since
-                fresh = LogTarget(cid, attributes.get("name", cid[:12]), attributes.get(L.SERVICE, ""), number)
-                fresh = await resolve_tty(api, fresh)
-                # A new container from its first line; a restarted one from where we left it.
-                opts = LogOptions(True, None, since, options.until, options.timestamps)
-                active.add(cid)
-                tg.start_soon(follow, fresh, opts)
+                if cid in active:
+                    if cid in stream_over:
+                        tg.start_soon(restarted, tg, cid, attributes)
+                    continue
+                await started(tg, cid, attributes)
 
     watching = anyio.Event()
     async with anyio.create_task_group() as tg:
@@ -276,7 +297,7 @@ async def follow_logs(
         for target in resolved:
             active.add(target.id)
             tg.start_soon(follow, target, options)
-        if not resolved:
+        if not resolved and not (keep_following and keep_following()):
             idle.set()
         await idle.wait()
         tg.cancel_scope.cancel()

@@ -7,7 +7,9 @@ filter), networks and volumes (one list each, label filter), the images the stac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -16,7 +18,7 @@ from stack.engine.docker_api import DockerAPI
 from stack.engine.errors import translate
 from stack.engine.listing import exit_code_of, health_of
 from stack.engine.taskgroups import unwrapped
-from stack.errors import DockerAPIError
+from stack.errors import DockerAPIError, DockerNotFoundError
 from stack.plan import labels as L
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stack.spec.models import Project
@@ -81,10 +83,15 @@ async def observe(
     *,
     network_names: list[str] | None = None,
     volume_names: list[str] | None = None,
+    refresh_refs: list[str] | None = None,
 ) -> ObservedState:
     """Everything the daemon holds for `project` (found by our labels), plus the given images
     and every network and volume of the given names, ours or not (a look-alike that someone
-    else created, an external one, or a duplicate that an older race left behind)."""
+    else created, an external one, or a duplicate that an older race left behind).
+
+    `refresh_refs`: images whose last tag time the planner needs (refresh pull policies); each
+    one present is inspected (the image list does not carry that time)."""
+    observed_at = time.time()
     found: dict[str, list[dict[str, Any]]] = {}
 
     async def fetch(kind: str, call: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
@@ -126,13 +133,50 @@ async def observe(
         index = _image_index(found["images"])
         for ref in image_refs:
             images[ref] = index.get(_normalise_ref(ref)) or index.get(ref)
+    tagged = await _tag_times(api, [r for r in refresh_refs or [] if images.get(r)])
     return ObservedState(
         project=project,
         containers=containers,
         networks=tuple(sorted(networks.values(), key=lambda n: (n.name, n.created, n.id))),
         volumes=tuple(sorted(volumes.values(), key=lambda v: v.name)),
         images=images,
+        image_tagged=tagged,
+        observed_at=observed_at,
     )
+
+
+def _unix_time(stamp: str) -> float:
+    """An RFC 3339 time of the daemon (nanoseconds, `Z`) as unix time; 0.0 for Go's zero time."""
+    if not stamp or stamp.startswith("0001-01-01"):
+        return 0.0
+    head, _, rest = stamp.partition(".")
+    zone = rest.lstrip("0123456789") if rest else stamp[19:]
+    try:
+        return datetime.fromisoformat(head[:19] + (zone.replace("Z", "+00:00") or "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+async def _tag_times(api: DockerAPI, refs: list[str]) -> dict[str, float]:
+    """ref -> the image's Metadata.LastTagTime (unix time, 0.0 when unset); one inspect each."""
+    times: dict[str, float] = {}
+
+    async def inspect(ref: str) -> None:
+        try:
+            image = await api.inspect_image(ref)
+        except DockerNotFoundError:
+            return  # removed meanwhile: absent, the planner pulls it
+        times[ref] = _unix_time(str((image.get("Metadata") or {}).get("LastTagTime") or ""))
+
+    if refs:
+        try:
+            with unwrapped():
+                async with anyio.create_task_group() as tg:
+                    for ref in refs:
+                        tg.start_soon(inspect, ref)
+        except DockerAPIError as exc:
+            raise translate(exc, action="inspect the images of refreshed services") from exc
+    return times
 
 
 def _network(entry: dict[str, Any]) -> ObservedNetwork:
@@ -154,7 +198,15 @@ def _volume(entry: dict[str, Any]) -> ObservedVolume:
 
 async def observe_project(api: DockerAPI, project: Project) -> ObservedState:
     """`observe` for a loaded stack: the images it runs and the networks and volumes it declares."""
+    from stack.plan.pull_policy import refresh_references
     from stack.plan.reconcile import declared_names, image_references
 
     networks, volumes = declared_names(project)
-    return await observe(api, project.name, image_references(project), network_names=networks, volume_names=volumes)
+    return await observe(
+        api,
+        project.name,
+        image_references(project),
+        network_names=networks,
+        volume_names=volumes,
+        refresh_refs=refresh_references(project),
+    )

@@ -101,9 +101,14 @@ async def wait_ready(
     """Return when every service in `services` is ready; raise a ServiceFailedError otherwise."""
     api = watcher.api
     try:
-        watcher.merge_listed(await api.list_containers(L.container_filter(watcher.project, oneoff=False)))
+        listed = await api.list_containers(L.container_filter(watcher.project, oneoff=False))
     except DockerAPIError as exc:
         raise translate(exc, action="list the project's containers") from exc
+    watcher.merge_listed(listed)
+    # Membership from the list, taken after the plan ran: a container the plan removed (a recreate's
+    # or a rolling update's old one) may still be in the watcher's states until its destroy event
+    # arrives, and its exit must not decide this wait.
+    members = {str(entry["Id"]) for entry in listed}
     bound = DEFAULT_READY_TIMEOUT if timeout is None else timeout
     deadline = anyio.current_time() + (bound if bound > 0 else math.inf)
     grace = UnhealthyGrace(api)
@@ -113,7 +118,7 @@ async def wait_ready(
         now = anyio.current_time()
         wake = deadline
         for name in sorted(pending):
-            states = watcher.of_service(name)
+            states = [s for s in watcher.of_service(name) if s.id in members]
             verdicts = {s.id: judge(project, name, s, now) for s in states}
             for s in states:
                 if verdicts[s.id] is Verdict.EXITED:
@@ -140,7 +145,9 @@ async def wait_ready(
         # Woken by the next state change, else by the earliest settle/grace end or the deadline.
         with anyio.move_on_after(max(0.0, wake - now)):
             await changed.wait()
-    details = "; ".join(f"{name} ({_describe(watcher.of_service(name))})" for name in sorted(pending))
+    details = "; ".join(
+        f"{name} ({_describe([s for s in watcher.of_service(name) if s.id in members])})" for name in sorted(pending)
+    )
     raise WaitTimeoutError(
         f"gave up after {bound:g}s waiting for services to be ready: {details}",
         hint="see `stack logs SERVICE`; raise the limit with --wait-timeout",

@@ -373,3 +373,99 @@ async def wait_for(watcher: ContainerWatcher, spec: WaitSpec) -> bool:
         + (f": {detail}" if detail else ""),
         hint=f"see `stack logs {spec.service}`; raise the wait with --wait-timeout",
     )
+
+
+@dataclass(frozen=True)
+class ReplicaCheck:
+    """A rolling update's gate: these containers must become ready and stay so for `monitor`."""
+
+    service: str
+    containers: dict[str, tuple[int, str]]  # container id -> (replica number, name)
+    # True: ready means healthy; False: running; None: healthy when the container reports a health
+    # status (the image's own healthcheck), else running.
+    healthcheck: bool | None
+    monitor: float
+    timeout: float
+    report: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class ReplicaFailure:
+    number: int
+    name: str
+    reason: str  # "exited with code 1", "is unhealthy", ...
+    detail: str  # state, health, the last healthcheck output (from one inspect)
+
+
+async def check_replicas(watcher: ContainerWatcher, check: ReplicaCheck) -> list[ReplicaFailure]:
+    """Block until every container of `check` has been ready for `monitor` seconds, or has failed:
+    exited or restarted, removed, unhealthy past its grace (UnhealthyGrace), unhealthy at all once
+    ready, or not ready within `timeout`.  Returns the failures (empty: the gate passed)."""
+    api = watcher.api
+    try:
+        listed = await api.list_containers({**L.container_filter(watcher.project), "id": list(check.containers)})
+    except DockerAPIError as exc:
+        raise translate(exc, action=f"list the new containers of {check.service}", service=check.service) from exc
+    watcher.merge_listed(listed)
+    deaths = {cid: s.deaths for cid in check.containers if (s := watcher.states.get(cid)) is not None}
+    failed: dict[str, str] = {}
+    ready_at: dict[str, float] = {}
+    grace = UnhealthyGrace(api)
+    started = anyio.current_time()
+    deadline = started + check.timeout
+    last_told = ""
+
+    def health_gated(s: ContainerState) -> bool:
+        return bool(check.healthcheck) or (check.healthcheck is None and s.health is not None)
+
+    while True:
+        changed = watcher.next_change()
+        now = anyio.current_time()
+        watched = {cid: watcher.states.get(cid) for cid in check.containers if cid not in failed}
+        await grace.update([s for s in watched.values() if s is not None and s.id not in ready_at])
+        for cid, s in watched.items():
+            if s is None or cid in watcher.removed:
+                failed[cid] = "was removed"
+            elif s.deaths > deaths.get(cid, 0) or s.state in ("exited", "dead"):
+                failed[cid] = f"exited with code {s.exit_code}" if s.exit_code is not None else "exited"
+            elif health_gated(s) and s.health == "unhealthy":
+                if cid in ready_at:
+                    failed[cid] = f"turned unhealthy {now - ready_at[cid]:.1f}s after it was healthy"
+                elif grace.expired([s]):
+                    failed[cid] = f"is unhealthy (did not recover within {grace.graces[cid]:g}s, one more probe)"
+            elif s.state == "running" and (not health_gated(s) or s.health == "healthy"):
+                ready_at.setdefault(cid, now)
+        if check.report is not None:
+            told = ", ".join(
+                f"{name}: {'failed' if cid in failed else 'ready' if cid in ready_at else _shown(watcher, cid)}"
+                for cid, (_, name) in check.containers.items()
+            )
+            if told != last_told:
+                check.report(told)
+                last_told = told
+        pending = [cid for cid in check.containers if cid not in failed]
+        waiting = [cid for cid in pending if cid not in ready_at or ready_at[cid] + check.monitor > now]
+        if not waiting:
+            break
+        if now >= deadline:
+            what = "healthy" if any(health_gated(s) for s in watched.values() if s is not None) else "running"
+            for cid in waiting:
+                if cid not in ready_at:
+                    failed[cid] = f"was not {what} after {check.timeout:g}s"
+            break
+        wake = min(deadline, grace.next_deadline(), *(ready_at[c] + check.monitor for c in waiting if c in ready_at))
+        # Woken by the next state change, the end of a monitor period, a grace or the deadline.
+        with anyio.move_on_after(max(0.0, wake - now)):
+            await changed.wait()
+    failures = []
+    for cid, reason in failed.items():
+        number, name = check.containers[cid]
+        state = watcher.states.get(cid)
+        detail = await failure_detail(api, [state]) if state is not None else ""
+        failures.append(ReplicaFailure(number, name, reason, detail.partition(": ")[2] if detail else ""))
+    return sorted(failures, key=lambda f: f.number)
+
+
+def _shown(watcher: ContainerWatcher, cid: str) -> str:
+    s = watcher.states.get(cid)
+    return (s.health or s.state or "unknown") if s is not None else "unknown"

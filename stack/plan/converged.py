@@ -5,6 +5,8 @@ models and the Docker SDK alone costs more than that, so `stack up -d` first ask
 function, with the loader's canonical dict and four list calls' raw answers.  It says True only
 when the daemon holds exactly what the planner would leave alone:
 
+- no enabled service's pull_policy pulls or builds a present image again (`always`, `build`,
+  `daily`, `weekly`, `every_X`);
 - every enabled service has containers numbered 1..replicas, named as planned, running (and
   healthy when they report health and `need_healthy`), created from the same canonical
   definition (spec-digest label) and the image id its reference has now;
@@ -46,6 +48,13 @@ def normalise_reference(ref: str) -> str:
     return ref if ":" in last else f"{ref}:latest"
 
 
+def repulls(service: Mapping[str, Any]) -> bool:
+    """Whether `up` may pull or build the service's image although it is present: pull_policy
+    `always`, `build` and the refresh ones (daily, weekly, every_X; their age needs an inspect)."""
+    policy = str(service.get("pull_policy") or "")
+    return policy in ("always", "build", "daily", "weekly") or policy.startswith("every_")
+
+
 def image_ids(images: list[dict[str, Any]]) -> dict[str, str]:
     """reference -> image id, for every tag on the listed images."""
     out: dict[str, str] = {}
@@ -81,6 +90,8 @@ def is_converged(
         by_service.setdefault(service, []).append(entry)
 
     for name, service in services.items():
+        if repulls(service):
+            return False  # `up` pulls (or builds) its image again: the planner decides
         found = by_service.get(name, [])
         count = replicas(service)
         if len(found) != count:

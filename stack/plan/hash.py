@@ -89,7 +89,9 @@ def service_config_hash(service: Service) -> str:
         del data[key]
     deploy = data.get("deploy")
     if isinstance(deploy, dict):
-        deploy.pop("replicas", None)
+        # How many replicas, and how `up` replaces them, are not part of any one container.
+        for key in ("replicas", "update_config", "rollback_config"):
+            deploy.pop(key, None)
         if not deploy:
             del data["deploy"]
     return _digest(data)

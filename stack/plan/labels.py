@@ -6,6 +6,7 @@ never adopt, recreate or remove each other's containers.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from stack import __version__
@@ -16,9 +17,10 @@ if TYPE_CHECKING:
 PREFIX = "dev.stack."
 
 # What makes a container ours: stack sets it when it creates a container and never puts it on an
-# image, so a container that someone starts from one of our images (`docker run app:local`) does
-# not inherit it and is never listed, stopped or removed by stack.  Every container lookup
-# (lists, event filters, ownership checks) goes through `container_filter`/`is_our_container`.
+# image with a value (`stack commit` blanks it: `commit_changes`), so a container that someone
+# starts from one of our images (`docker run app:local`) does not inherit it and is never listed,
+# stopped or removed by stack.  Every container lookup (lists, event filters, ownership checks)
+# goes through `container_filter`/`is_our_container` (`owner_of` after a key-only filter).
 CONTAINER_OF = PREFIX + "container-of"  # value: the project
 PROJECT = PREFIX + "project"  # on containers, networks and volumes; alone it proves nothing for a container
 SERVICE = PREFIX + "service"
@@ -137,7 +139,34 @@ def resource_filter(project: str) -> dict[str, list[str]]:
 
 def is_our_container(labels: dict[str, str], project: str) -> bool:
     """Whether a container carrying `labels` was created by stack for `project`."""
-    return labels.get(CONTAINER_OF) == project
+    return bool(project) and labels.get(CONTAINER_OF) == project
+
+
+def owner_of(labels: dict[str, str]) -> str | None:
+    """The project a container carrying `labels` was created for by stack, or None.
+
+    Only a non-empty value counts: a key-only filter (`container_filter(None)`) also matches
+    containers run from an image committed from one of ours, which carries the key blanked
+    (see `commit_changes`); every such match must be checked with this."""
+    return labels.get(CONTAINER_OF) or None
+
+
+def commit_changes(labels: dict[str, str], project: str, service: str) -> list[str]:
+    """Dockerfile instructions for committing our container (carrying `labels`) to an image
+    that hands none of our labels to the containers run from it.
+
+    The daemon copies a container's labels into the committed image, and a commit can only
+    override a label, never drop it: so every label of ours is blanked (an empty
+    `container-of` is nobody's, see `owner_of`, and no filter `container-of=PROJECT` matches
+    it), and the image says, as built images do, what it was made from, under names that
+    decide nothing."""
+    ours = {key for key in labels if key.startswith(PREFIX)}
+    ours |= {CONTAINER_OF, PROJECT, SERVICE, NUMBER, ONEOFF, CONFIG_HASH}
+    ours -= {BUILT_FOR_PROJECT, BUILT_FOR_SERVICE}
+    blanked = " ".join(f'{json.dumps(key)}=""' for key in sorted(ours))
+    made_for = build_labels(project, service)
+    informative = " ".join(f"{json.dumps(key)}={json.dumps(value)}" for key, value in made_for.items())
+    return [f"LABEL {blanked}", f"LABEL {informative}"]
 
 
 def is_owned(labels: dict[str, str], project: str) -> bool:

@@ -46,6 +46,12 @@ def temporary_container_name(old_container_id: str, name: str) -> str:
     return f"{old_container_id[:12]}_{name}"
 
 
+def previous_container_name(old_container_id: str, name: str) -> str:
+    """The name an old replica is kept under, stopped, while a rolling update with
+    `failure_action: rollback` may still need it back (removed once the update succeeded)."""
+    return f"{name}_previous_{old_container_id[:12]}"
+
+
 def network_name(project: str, key: str, network: Network | None = None) -> str:
     """Daemon name of network `key`: its `name:` (also for external ones), else `{project}_{key}`."""
     if network is not None and network.name:

@@ -60,6 +60,11 @@ class ObservedState:
     volumes: tuple[ObservedVolume, ...] = ()
     # image reference -> image id, for the images the stack's services name (None: absent)
     images: dict[str, str | None] = field(default_factory=dict)
+    # image reference -> when the daemon last tagged it (unix time; 0.0: never, as Docker 20.10
+    # leaves a pulled image), for the present images whose services refresh them (pull_policy
+    # daily, weekly, every_X); and the local clock when this was observed (Compose's time.Now()).
+    image_tagged: dict[str, float] = field(default_factory=dict)
+    observed_at: float = 0.0
 
     def networks_named(self, name: str) -> list[ObservedNetwork]:
         """Every network of that name (the daemon allows several), oldest first."""

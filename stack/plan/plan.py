@@ -9,6 +9,7 @@ The reconciler builds it, the executor walks it with no decision logic of its ow
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,12 @@ class Op(enum.Enum):
     DISCONNECT_NETWORK = "DisconnectNetwork"
     # Not an API call: block dependents until a dependency condition holds (event driven).
     WAIT_CONDITION = "WaitCondition"
+    # Not an API call: a rolling update's gate.  The batch's new replicas must become healthy (or
+    # run, without a healthcheck) and stay so for `monitor` seconds; its failure arms the nodes
+    # that compensate for it (Node.if_failed).
+    MONITOR_REPLICAS = "MonitorReplicas"
+    # Not an API call: update_config.delay between two batches of a rolling update.
+    DELAY = "Delay"
 
 
 # The args the reconciler puts on each kind of node: what the executor reads (it decides nothing).
@@ -71,13 +78,29 @@ NODE_ARGS: dict[Op, tuple[str, ...]] = {
     ),
     Op.START_CONTAINER: ("service", "number", "container"),
     Op.STOP_CONTAINER: ("service", "number", "container", "container_id", "timeout"),
+    # optional: force (a failed new replica, removed by a rollback)
     Op.REMOVE_CONTAINER: ("service", "number", "container", "container_id", "remove_volumes"),
     Op.RENAME_CONTAINER: ("service", "number", "container", "new_name"),
     Op.RESTART_CONTAINER: ("service", "number", "container", "timeout"),
+    # optional: final_name (the replica's name, its alias, while the container has a temporary one)
     Op.CONNECT_NETWORK: ("service", "number", "container", "network", "network_key"),
     Op.DISCONNECT_NETWORK: ("service", "number", "container", "container_id", "network", "network_key"),
     # service: the dependency; containers: its replicas' names; timeout: None = executor default
     Op.WAIT_CONDITION: ("service", "dependent", "condition", "required", "timeout", "containers"),
+    # replicas: [{number, name, id (None: created by this plan)}]; healthcheck: wait for healthy
+    # (else running); monitor: seconds they must then stay so; failure_action: rollback | pause |
+    # continue; tolerate: failures of this service's update that do not trigger failure_action
+    Op.MONITOR_REPLICAS: (
+        "service",
+        "replicas",
+        "healthcheck",
+        "monitor",
+        "timeout",
+        "failure_action",
+        "tolerate",
+        "purpose",
+    ),
+    Op.DELAY: ("service", "seconds"),
 }
 
 
@@ -88,6 +111,9 @@ class Node:
     `resource` names what it acts on, for display: `service:web:1`, `network:default`,
     `volume:data`, `image:web`.  `args` carries what the executor needs (container name,
     id, service name, replica number, network key, ...), never a decision.
+
+    `if_failed`: a compensating step (a rolling update's rollback).  It runs only when one of
+    these nodes fails, once its own dependencies are done; otherwise it never runs.
     """
 
     id: int
@@ -96,10 +122,14 @@ class Node:
     cause: str
     deps: list[int] = field(default_factory=list)
     args: dict[str, Any] = field(default_factory=dict)
+    if_failed: tuple[int, ...] = ()
 
     def render(self) -> str:
         deps = ",".join(str(d) for d in sorted(self.deps))
-        return f"[{deps}] -> #{self.id} {self.resource}, {self.op.value}, {self.cause}"
+        line = f"[{deps}] -> #{self.id} {self.resource}, {self.op.value}, {self.cause}"
+        if not self.if_failed:
+            return line
+        return f"{line} (only if {' or '.join(f'#{n}' for n in self.if_failed)} fails)"
 
 
 @dataclass
@@ -114,9 +144,12 @@ class Plan:
         resource: str,
         cause: str,
         deps: list[int] | None = None,
+        *,
+        if_failed: Iterable[int] = (),
         **args: Any,
     ) -> Node:
-        node = Node(len(self.nodes) + 1, op, resource, cause, sorted(set(deps or [])), dict(args))
+        triggers = tuple(sorted(set(if_failed)))
+        node = Node(len(self.nodes) + 1, op, resource, cause, sorted(set(deps or [])), dict(args), triggers)
         self.nodes.append(node)
         return node
 

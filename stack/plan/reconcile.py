@@ -57,8 +57,11 @@ from stack.plan.naming import (
 from stack.plan.observed import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 from stack.plan.options import DownOptions, RunOptions, UpOptions
 from stack.plan.plan import Op, Plan
+from stack.plan.pull_policy import is_stale, service_pull_policy, stale_cause
+from stack.plan.rollout import Rollout
 from stack.spec.graph import service_reference
 from stack.spec.models import Network, Port, Project, Service, Volume
+from stack.spec.update_policy import update_policy
 
 # Compose's defaults when a healthcheck leaves them out (seconds).
 _HEALTH_INTERVAL = 30.0
@@ -528,20 +531,26 @@ class _UpPlanner:
             if ref in self.image_nodes:
                 continue
             present = self.observed.images.get(ref) is not None
-            policy = svc.pull_policy or "missing"
+            pull = service_pull_policy(name, svc)
             op: Op | None = None
             cause = ""
-            if svc.build is not None and (policy == "build" or self.options.build == "always"):
+            if svc.build is not None and (pull.kind == "build" or self.options.build == "always"):
                 op, cause = (
                     Op.BUILD_IMAGE,
                     "--build" if self.options.build == "always" else "pull_policy: build",
                 )
-            elif svc.build is None and policy == "always":
+            elif svc.build is None and pull.kind == "always":
                 op, cause = Op.PULL_IMAGE, "pull_policy: always"
+            elif svc.build is None and present and pull.kind == "refresh":
+                # Compose's mustPull: stale once the window has passed since the daemon last
+                # tagged the image (stack's pulls stamp that time; see stack.engine.registry).
+                tagged = self.observed.image_tagged.get(ref, 0.0)
+                if is_stale(pull, tagged, self.observed.observed_at):
+                    op, cause = Op.PULL_IMAGE, stale_cause(pull, tagged, self.observed.observed_at)
             elif not present:
                 if svc.build is not None and self.options.build != "never":
                     op, cause = Op.BUILD_IMAGE, "image not found"
-                elif policy == "never":
+                elif pull.kind == "never":
                     raise ResourceNotFoundError(
                         f"service {name}: image {ref} is not on the daemon and pull_policy is never",
                         hint=f"build or load the image first, or change services.{name}.pull_policy",
@@ -598,9 +607,15 @@ class _UpPlanner:
 
         create_deps = self._create_deps(name, svc, ref)
         restart = self._restart_cause(name)
+        outdated = [(c, why) for c in kept if (why := reasons[c.id]) is not None]
+        policy = update_policy(svc) if not self.options.no_start else None
+        if policy is not None and outdated:
+            Rollout(self, name, svc, policy, config_hash, ref, state).run(outdated, create_deps, renamed_after)
         for container in kept:
             why = reasons[container.id]
             if why is not None:
+                if policy is not None:
+                    continue  # rolled above
                 # After the duplicates are gone: one may hold the temporary name.
                 deps = [*create_deps, *renamed_after.get(container.number, [])]
                 self._replace(name, svc, container, why, config_hash, ref, deps, state)

@@ -15,7 +15,9 @@ The first found wins: the flag, then STACK_X in the process environment, then CO
 the process environment, then STACK_X in the env files, then COMPOSE_X in the env files.
 An empty value counts as unset.  Two more are read from the process environment only, as
 Compose does (they decide which env files are read): COMPOSE_ENV_FILES (comma-separated,
-in place of --env-file) and COMPOSE_DISABLE_ENV_FILE (true: no default `.env`).
+in place of --env-file) and COMPOSE_DISABLE_ENV_FILE (true: no default `.env`).  So is the
+bound on parallel daemon calls, STACK_PARALLEL_LIMIT / COMPOSE_PARALLEL_LIMIT (`--parallel`;
+N >= 1, or -1 for no bound), which the daemon facade reads when it opens.
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ from stack.spec.limits import clip
 
 __all__ = [
     "PROJECT_NAME_VARIABLE",
+    "UNLIMITED",
     "Environment",
     "Setting",
     "dotenv_disabled",
     "env_files_from",
     "from_process",
+    "parallel_limit",
+    "parse_parallel",
     "split_files",
     "split_profiles",
 ]
 
-Kind = Literal["PROJECT_NAME", "PROFILES", "FILE"]
+Kind = Literal["PROJECT_NAME", "PROFILES", "FILE", "PARALLEL_LIMIT"]
 
 # What interpolation sees as the project's name (Compose sets it whatever the name's source).
 PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
@@ -71,6 +76,32 @@ def from_process(kind: Kind, environ: Mapping[str, str]) -> Setting | None:
         if value:
             return Setting(value, name)
     return None
+
+
+# `--parallel -1` (Compose's default): no bound on parallel daemon calls.
+UNLIMITED = -1
+
+
+def parse_parallel(value: str, source: str) -> int:
+    """A bound on parallel daemon calls as Compose's `--parallel` takes it: a number >= 1, or
+    -1 for none.  `source` names where it was given (`--parallel`, `COMPOSE_PARALLEL_LIMIT`).
+    Compose also reads 0 and other negatives as "no bound"; we refuse them, since they look
+    like a mistake."""
+    hint = "give the number of daemon calls that may run at once (1 or more), or -1 for no limit"
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise UsageError(f"{source}: {clip(value)} is not an integer", hint=hint) from None
+    if number != UNLIMITED and number < 1:
+        raise UsageError(f"{source}: {number} is not a valid parallelism", hint=hint)
+    return number
+
+
+def parallel_limit(environ: Mapping[str, str]) -> int | None:
+    """STACK_PARALLEL_LIMIT, else COMPOSE_PARALLEL_LIMIT, from the process environment (None:
+    neither is set)."""
+    setting = from_process("PARALLEL_LIMIT", environ)
+    return None if setting is None else parse_parallel(setting.value, setting.variable)
 
 
 def split_profiles(value: str) -> list[str]:

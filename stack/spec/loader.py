@@ -88,6 +88,9 @@ class _Result:
     profiles: list[str]
     disabled: dict[str, Any]
     smap: SourceMap
+    # Every file the project was read from: stack files (extended and included ones too), env
+    # files, whether they exist or not (`watch` reloads when one of them changes or appears).
+    sources: list[str] = field(default_factory=list)
 
 
 class _Session:
@@ -100,6 +103,7 @@ class _Session:
         self._warned: set[str] = set()
         self._on_warning = options.on_warning or _print_warning
         self._stdin: str | None = None
+        self.files_read: list[str] = []
 
     def warn_unset(self, name: str) -> None:
         self.warn(unset_warning(name))
@@ -114,6 +118,7 @@ class _Session:
             if self._stdin is None:
                 self._stdin = sys.stdin.read()
             return self._stdin
+        self.files_read.append(path)
         try:
             with open(path, encoding="utf-8") as fh:
                 return fh.read()
@@ -313,9 +318,10 @@ def _setting_name(setting: Setting) -> str:
     raise UsageError(message, hint=hint)
 
 
-def _environment(options: LoadOptions, session: _Session) -> tuple[Environment, list[str], str]:
-    """The variables, the stack files and the project directory, in Compose's order: env files
-    first (they may name the files), then the files, then the project directory's `.env`."""
+def _environment(options: LoadOptions, session: _Session) -> tuple[Environment, list[str], str, list[str]]:
+    """The variables, the stack files, the project directory and the env files looked for, in
+    Compose's order: env files first (they may name the files), then the files, then the
+    project directory's `.env`."""
     environ, cwd = session.environ, session.cwd
     env = Environment(environ)
     explicit = [os.path.join(cwd, p) for p in options.env_files or env_files_from(environ)]
@@ -333,12 +339,15 @@ def _environment(options: LoadOptions, session: _Session) -> tuple[Environment, 
     working_dir = project_directory(options.project_directory, files, cwd)
     if default and working_dir != first_dir:
         env.read([os.path.join(working_dir, ".env")], required=False)
-    return env, files, working_dir
+    looked_for = explicit or (
+        [os.path.join(d, ".env") for d in dict.fromkeys((first_dir, working_dir))] if default else []
+    )
+    return env, files, working_dir, looked_for
 
 
 def _load(options: LoadOptions) -> _Result:
     session = _Session(options)
-    env, files, working_dir = _environment(options, session)
+    env, files, working_dir, env_paths = _environment(options, session)
     alone = len(files) == 1
     documents = [doc for path in files for doc in session.read_file(path, alone=alone)]
     if all(not loaded.data for loaded in documents) and not alone:
@@ -360,6 +369,13 @@ def _load(options: LoadOptions) -> _Result:
         raise unknown_service(unknown[0], project.get("services") or {})
     disabled = select_services(project, profiles, options.services, smap)
     ctx = TransformContext(name, working_dir, parsed[0].file, smap, env.lookup, interpolated=options.interpolate)
+    service_env_files = [
+        entry["path"]
+        for service in [*(project.get("services") or {}).values(), *disabled.values()]
+        if isinstance(service, dict)
+        for entry in service.get("env_file") or []
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+    ]
     raw = finalize(project, ctx, disabled=list(disabled))
     return _Result(
         raw=raw,
@@ -370,6 +386,7 @@ def _load(options: LoadOptions) -> _Result:
         profiles=profiles,
         disabled=disabled,
         smap=smap,
+        sources=list(dict.fromkeys([*session.files_read, *env_paths, *service_env_files])),
     )
 
 
@@ -384,14 +401,19 @@ def _located_validation_error(error: ValidationError, smap: SourceMap) -> StackF
     return smap.error(path, f"{first['msg']} (got {clip(first.get('input'))})")
 
 
-def load_project(options: LoadOptions) -> Project:
-    """Load, merge, validate: the typed Project, with where it came from filled in."""
+def load_project(options: LoadOptions, *, sources: list[str] | None = None) -> Project:
+    """Load, merge, validate: the typed Project, with where it came from filled in.
+
+    `sources`, when given, receives every file the project was read from (stack files, env
+    files; `watch` reloads when one changes)."""
     # pydantic and the models are imported here, not at module level: `config` never needs them.
     from pydantic import ValidationError
 
     from stack.spec.models import Project, Service
 
     result = _load(options)
+    if sources is not None:
+        sources.extend(result.sources)
     try:
         project = Project.model_validate(result.raw)
     except ValidationError as e:

@@ -34,6 +34,7 @@ __all__ = [
     "ConfigRef",
     "DependsOn",
     "Deploy",
+    "Develop",
     "Healthcheck",
     "Logging",
     "Network",
@@ -47,6 +48,8 @@ __all__ = [
     "Ulimit",
     "Volume",
     "VolumeMount",
+    "WatchExec",
+    "WatchRule",
     "byte_size",
     "duration_seconds",
 ]
@@ -170,6 +173,41 @@ class Deploy(Model):
     endpoint_mode: str | None = None
 
 
+# `develop.watch[].action`: what `stack watch` does when a file under the rule's path changes.
+WatchAction = Literal["sync", "rebuild", "restart", "sync+restart", "sync+exec"]
+SYNC_ACTIONS: frozenset[str] = frozenset({"sync", "sync+restart", "sync+exec"})
+
+
+class WatchExec(Model):
+    """`develop.watch[].exec`: the command a `sync+exec` rule runs in each container."""
+
+    command: list[str] | None = None
+    user: str | None = None
+    privileged: bool | None = None
+    working_dir: str | None = None
+    environment: dict[str, str | None] = Field(default_factory=dict)
+
+
+class WatchRule(Model):
+    """One `develop.watch` rule; `path` is absolute (the loader resolved it)."""
+
+    path: str
+    action: WatchAction
+    target: str | None = None
+    exec: WatchExec | None = None
+    ignore: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    initial_sync: bool | None = None
+
+    @property
+    def syncs(self) -> bool:
+        return self.action in SYNC_ACTIONS
+
+
+class Develop(Model):
+    watch: list[WatchRule] | None = None
+
+
 class Logging(Model):
     driver: str | None = None
     options: dict[str, str | None] | None = None
@@ -279,7 +317,7 @@ class Service(Model):
     platform: str | None = None
     devices: list[Any] = Field(default_factory=list)
     group_add: list[str] = Field(default_factory=list)
-    develop: dict[str, Any] | None = None
+    develop: Develop | None = None
     runtime: str | None = None
     links: list[str] = Field(default_factory=list)
     external_links: list[str] = Field(default_factory=list)

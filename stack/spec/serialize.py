@@ -77,7 +77,8 @@ _NETWORK_ORDER = _positions("name driver driver_opts ipam external internal atta
 _IPAM_POOL_ORDER = _positions("subnet gateway ip_range aux_addresses")
 _DEPENDS_ORDER = _positions("condition restart required")
 _FILE_REF_ORDER = _positions("source target uid gid mode")
-_WATCH_ORDER = _positions("path action target exec ignore include initial_sync")
+_WATCH_ORDER = _positions("path action target exec include ignore initial_sync")
+_HOOK_ORDER = _positions("command user privileged working_dir environment")
 _MODEL_ORDER = _positions("name model context_size runtime_flags")
 _DEVICE_REQUEST_ORDER = _positions("capabilities driver count device_ids options")
 _PROVIDER_ORDER = _positions("type options")
@@ -290,7 +291,11 @@ def _order_structs(service: dict[str, Any]) -> None:
         }
     develop = service.get("develop")
     if isinstance(develop, dict) and "watch" in develop:
-        service["develop"] = {**develop, "watch": _each(develop["watch"], _WATCH_ORDER)}
+        rules = _each(develop["watch"], _WATCH_ORDER)
+        for rule in rules:
+            if isinstance(rule, dict) and isinstance(rule.get("exec"), dict):
+                rule["exec"] = _by(_HOOK_ORDER, rule["exec"])
+        service["develop"] = {**develop, "watch": rules}
     if isinstance(service.get("provider"), dict):
         service["provider"] = _by(_PROVIDER_ORDER, service["provider"])
 

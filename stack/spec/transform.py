@@ -678,16 +678,29 @@ def _env_file(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
 
 
 def _develop(value: Any, path: KeyPath, ctx: TransformContext) -> Any:
-    """develop.watch: paths are host paths (made absolute); Compose prints an empty exec hook."""
+    """develop.watch: paths are host paths (made absolute), ignore/include lists, the exec hook's
+    command split like `command` and its environment a mapping (bare names stay null: Compose
+    does not look them up); Compose prints an empty exec hook."""
     if not isinstance(value, dict) or not isinstance(value.get("watch"), list):
         return value
     out = dict(value)
     rules = []
-    for rule in value["watch"]:
+    for index, rule in enumerate(value["watch"]):
         if isinstance(rule, dict):
             rule = dict(rule)
             if isinstance(rule.get("path"), str):
                 rule["path"] = ctx.path(rule["path"])
+            for key in ("ignore", "include"):
+                if key in rule:
+                    rule[key] = _str_list(rule[key], (*path, "watch", index, key), ctx)
+            hook = rule.get("exec")
+            if isinstance(hook, dict):
+                hook = dict(hook)
+                if isinstance(hook.get("command"), str):
+                    hook["command"] = _shell_words(hook["command"], (*path, "watch", index, "exec", "command"), ctx)
+                if "environment" in hook:
+                    hook["environment"] = _string_map(hook["environment"], path, ctx, null=None)
+                rule["exec"] = hook
             rule.setdefault("exec", {"command": None})
         rules.append(rule)
     out["watch"] = rules

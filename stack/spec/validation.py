@@ -18,9 +18,11 @@ from functools import cache
 from typing import Any, Protocol
 
 from stack.errors import DependencyCycleError, Location, StackFileError
+from stack.spec.develop import check_develop
 from stack.spec.graph import find_cycle
 from stack.spec.limits import clip, listing, parse_int, range_for
 from stack.spec.schema_keys import Schema, compose_schema, known_keys, resolve
+from stack.spec.update_policy import PolicyProblem, read_policy
 
 # A service meant to exit 0 and stay exited (a migration, a seed job): `up --wait` then takes
 # exit 0 as done (stack.plan.expectations).  Compose has no key for it; an `x-` key keeps the
@@ -324,6 +326,7 @@ def _check_service(
     services = project.get("services") or {}
     if not service.get("image") and not service.get("build") and not service.get("provider"):
         raise smap.error(base, f"service {clip(name)} has neither an image nor a build context", "set image: or build:")
+    check_develop(name, service, smap)
     for dep, spec in (service.get("depends_on") or {}).items():
         if dep in services:
             continue
@@ -382,6 +385,15 @@ def _check_service(
             f"service {clip(name)}: {RUN_ONCE_KEY} must be true or false, not {clip(str(service[RUN_ONCE_KEY]))}",
             f"write `{RUN_ONCE_KEY}: true` for a service meant to exit 0 and stay exited",
         )
+    for block in ("update_config", "rollback_config"):
+        raw = (service.get("deploy") or {}).get(block)
+        if isinstance(raw, dict):
+            try:
+                read_policy(raw, rollback=block == "rollback_config")
+            except PolicyProblem as problem:
+                raise smap.error(
+                    (*base, "deploy", block, problem.key), f"service {clip(name)}: {problem.message}", problem.hint
+                ) from None
     scale = service.get("scale")
     deploy_replicas = (service.get("deploy") or {}).get("replicas")
     if scale is not None and deploy_replicas is not None and scale != deploy_replicas:

@@ -63,7 +63,8 @@ class ExampleStack:
         self.directory = directory
         self.base_url = f"http://127.0.0.1:{port}"
 
-    def run(self, *args: str, timeout: float = 300) -> Result:
+    def run(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
+        """`stack -p PROJECT [--env-file F] ARGS` in the example's directory; `env`: more variables."""
         env_args = ["--env-file", str(self.env_file)] if self.env_file else []
         proc = subprocess.run(
             [sys.executable, "-m", "stack", "-p", self.project, *env_args, *args],
@@ -71,12 +72,12 @@ class ExampleStack:
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "NO_COLOR": "1", "FRONTEND_PORT": str(self.port)},
+            env={**os.environ, "NO_COLOR": "1", "FRONTEND_PORT": str(self.port), **(env or {})},
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    def ok(self, *args: str, timeout: float = 300) -> Result:
-        result = self.run(*args, timeout=timeout)
+    def ok(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
+        result = self.run(*args, timeout=timeout, env=env)
         assert result.code == 0, f"stack {' '.join(args)} failed:\n{result}"
         return result
 

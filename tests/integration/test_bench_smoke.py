@@ -85,3 +85,19 @@ def test_bench_floor_runs_one_round_of_the_cold_chain(tmp_path: Path, docker_cli
             c for c in docker_client.containers(all=True, filters={"label": label}) if "bencha-" in str(c["Labels"])
         ]
         assert left == [], left
+
+
+@pytest.mark.timeout(180)
+def test_bench_watch_latency_runs_two_edits_per_tool(tmp_path: Path, docker_client) -> None:
+    """`python -m bench.watch_latency`: both tools' watch, timed side by side, cleaned up after."""
+    command = [sys.executable, "-m", "bench.watch_latency", "--edits", "2", "--workdir", str(tmp_path / "work")]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=170)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| stack |", "| compose |"))]
+    assert len(rows) == 2, proc.stdout
+    assert "median ratio stack/compose:" in proc.stdout
+    for label in ("dev.stack.project", "com.docker.compose.project"):
+        left = [
+            c for c in docker_client.containers(all=True, filters={"label": label}) if "benchw-" in str(c["Labels"])
+        ]
+        assert left == [], left

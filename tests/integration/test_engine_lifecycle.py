@@ -14,7 +14,7 @@ from stack.engine.docker_api import DockerAPI
 from stack.engine.executor import ExecContext, execute
 from stack.engine.observe import observe, observe_project
 from stack.engine.waits import ContainerWatcher, WaitSpec, wait_for
-from stack.errors import DockerAPIError, DockerUnavailableError, PortInUseError
+from stack.errors import DockerUnavailableError, PortInUseError, RegistryError
 from stack.plan import labels as L
 from stack.plan.options import DownOptions
 from stack.plan.plan import Op, Plan
@@ -185,7 +185,7 @@ def test_unreachable_daemon_says_what_to_do():
 
 def test_missing_image_without_build_fails_naming_the_service(api, make_project):
     project = make_project({"ghost": {"image": "stack-test/absent:1", "command": SLEEP}})
-    with pytest.raises(DockerAPIError) as caught:
+    with pytest.raises(RegistryError) as caught:
         up(api, project)
     assert caught.value.message.startswith("service ghost: cannot pull image stack-test/absent:1")
     assert "docker load" in (caught.value.hint or "")

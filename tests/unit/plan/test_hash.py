@@ -48,6 +48,8 @@ def test_explicit_empty_and_default_values_do_not_matter() -> None:
     [
         {"scale": 3},
         {"deploy": {"replicas": 5}},
+        # how `up` replaces the containers is not part of any one of them
+        {"deploy": {"update_config": {"order": "start-first"}, "rollback_config": {"parallelism": 2}}},
         {"depends_on": {"db": {"condition": "service_healthy"}}},
         {"profiles": ["debug"]},
         {"build": {"context": "/src"}},

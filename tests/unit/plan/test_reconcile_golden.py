@@ -108,6 +108,26 @@ def case_env_changed_on_worker_only() -> Plan:
     return plan_up(after, converged(before), UpOptions())
 
 
+def _rolling(order: str, failure_action: str, **more: Any) -> Plan:
+    """web (2 replicas -> 3, two networks) with an update_config and a changed command."""
+    update = {"order": order, "failure_action": failure_action, "monitor": "2s", **more}
+    before = base(web={"deploy": {"update_config": update}, "scale": 3})
+    after = base(web={"deploy": {"update_config": update}, "scale": 3, "command": ["serve", "--port", "81"]})
+    return plan_up(after, converged(before), UpOptions())
+
+
+def case_rolling_start_first_with_rollback() -> Plan:
+    return _rolling("start-first", "rollback", parallelism=2, delay="1s")
+
+
+def case_rolling_stop_first_pauses() -> Plan:
+    return _rolling("stop-first", "pause")
+
+
+def case_rolling_continue_all_at_once() -> Plan:
+    return _rolling("start-first", "continue", parallelism=0)
+
+
 def case_scale_up() -> Plan:
     p = base()
     return plan_up(p, converged(p), UpOptions(scale={"web": 4}))

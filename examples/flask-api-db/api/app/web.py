@@ -2,13 +2,14 @@
 
 GET  /items        the items, newest first
 POST /items        create one: {"name": "..."} -> 201 and the item
-GET  /whoami       the replica that answered (its hostname)
+GET  /whoami       the replica that answered (its hostname) and its release (APP_RELEASE)
 GET  /healthz      200 when the database answers, else 503
 Every response names its replica in the X-Served-By header.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.settings import database_settings
 
 MAX_NAME = 200
 HOSTNAME = socket.gethostname()
+RELEASE = os.environ.get("APP_RELEASE", "")  # which version answered, during a rolling update
 
 app = Flask(__name__)
 app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -65,7 +67,7 @@ def create_item() -> Any:
 
 @app.get("/whoami")
 def whoami() -> Any:
-    return jsonify(hostname=HOSTNAME)
+    return jsonify(hostname=HOSTNAME, release=RELEASE)
 
 
 @app.get("/healthz")
@@ -75,7 +77,7 @@ def healthz() -> Any:
             conn.execute("SELECT 1 FROM items LIMIT 1")
     except psycopg.Error as e:
         return jsonify(status="unavailable", error=str(e).strip()), 503
-    return jsonify(status="ok", hostname=HOSTNAME)
+    return jsonify(status="ok", hostname=HOSTNAME, release=RELEASE)
 
 
 @app.errorhandler(psycopg.OperationalError)
