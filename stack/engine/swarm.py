@@ -16,7 +16,8 @@ order of a deploy:
 5. `wait`: every service followed until its tasks run the spec we sent, or it fails (rolled
    back, paused, timed out), naming the service, the task and its last error.
 
-Waits poll the daemon with a deadline (Docker 20.10's event stream has no task events).
+Waits read the task states again when the event stream shows a change to one of the
+project's services, with a deadline (`stack.engine.swarm_events`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from stack.convert.swarm import (
     ServiceObject,
     SwarmStack,
     owned_filter,
+    spec_hash,
 )
 from stack.engine.docker_api import DockerAPI
+from stack.engine.swarm_events import POLL_SECONDS, follow
 from stack.errors import (
     DockerAPIError,
     DockerNotFoundError,
@@ -70,7 +73,6 @@ __all__ = [
     "wait_rolled_back",
 ]
 
-POLL_SECONDS = 0.25
 DEFAULT_WAIT_TIMEOUT = 300.0
 REMOVE_TIMEOUT = 60.0
 
@@ -195,6 +197,12 @@ async def _ensure_networks(api: DockerAPI, stack: SwarmStack, echo: Echo) -> Non
         echo(f"network {net.name}: created")
 
 
+def _network_hash(body: dict[str, Any]) -> str:
+    """What a deploy compares to tell a changed network: its body, but for our version label."""
+    labels = {k: v for k, v in (body.get("Labels") or {}).items() if k != L.VERSION}
+    return spec_hash({**body, "Labels": labels})
+
+
 async def _create_network(api: DockerAPI, net: NetworkObject) -> None:
     body = net.body
     await api.create_network(
@@ -204,7 +212,7 @@ async def _create_network(api: DockerAPI, net: NetworkObject) -> None:
         ipam=body.get("IPAM"),
         check_duplicate=True,
         internal=bool(body.get("Internal")),
-        labels=body.get("Labels"),
+        labels={**(body.get("Labels") or {}), L.CONFIG_HASH: _network_hash(body)},
         enable_ipv6=bool(body.get("EnableIPv6")),
         attachable=bool(body.get("Attachable")),
     )
@@ -256,6 +264,14 @@ async def _check_conflicts(api: DockerAPI, stack: SwarmStack, ours: dict[str, di
             )
         if existing.get("Scope") != "swarm":
             raise ResourceConflictError(f"network {net.key}: {net.name} exists but is not a swarm network")
+        deployed = _labels(existing).get(L.CONFIG_HASH)
+        if deployed is not None and deployed != _network_hash(net.body):
+            # Swarm cannot change a network in place (`docker stack deploy` ignores the change).
+            raise ResourceConflictError(
+                f"network {net.key}: its definition changed since {net.name} was created, and a swarm"
+                " network cannot be changed in place; nothing was changed",
+                hint="remove the stack first (`stack swarm rm`), or give the network another name",
+            )
     for obj in [*stack.secrets, *stack.configs]:
         if obj.external:
             continue
@@ -296,7 +312,9 @@ async def deploy(api: DockerAPI, stack: SwarmStack, options: DeployOptions, *, e
         for dep, condition in svc.depends_on.items():
             healthy = condition == "service_healthy"
             echo(f"service {svc.name}: waiting for {by_key[dep].name} to be {'healthy' if healthy else 'started'}")
-            await wait_tasks_ready(api, by_key[dep], healthy=healthy, timeout=options.timeout, dependent=svc.key)
+            await wait_tasks_ready(
+                api, stack.project, by_key[dep], healthy=healthy, timeout=options.timeout, dependent=svc.key
+            )
         body = _with_ids(svc.spec, secret_ids, config_ids)
         if current is None:
             await api.create_service(body)
@@ -428,18 +446,20 @@ def _last_failure(rows: list[TaskRow]) -> TaskRow | None:
 
 
 async def wait_tasks_ready(
-    api: DockerAPI, svc: ServiceObject, *, healthy: bool, timeout: float, dependent: str | None = None
+    api: DockerAPI, project: str, svc: ServiceObject, *, healthy: bool, timeout: float, dependent: str | None = None
 ) -> None:
     """Until `svc`'s tasks of the spec we sent are running (and healthy); WaitTimeoutError naming
     the task and its last error when they are not within `timeout` seconds."""
     what = "healthy" if healthy else "started"
     rows: list[TaskRow] = []
-    with anyio.move_on_after(timeout):
-        while True:
-            rows = await service_tasks(api, svc.key, svc.name)
-            if _enough(svc, rows, await _ready_count(api, svc, rows, healthy=healthy)):
-                return
-            await anyio.sleep(POLL_SECONDS)  # poll interval: the daemon's task states, until the deadline
+    async with follow(api, project) as wakeups:
+        with anyio.move_on_after(timeout):
+            while True:
+                changed = wakeups.changed()
+                rows = await service_tasks(api, svc.key, svc.name)
+                if _enough(svc, rows, await _ready_count(api, svc, rows, healthy=healthy)):
+                    return
+                await wakeups.until(changed)
     failure = _last_failure(rows) or next((r for r in rows if r.desired == "running"), None)
     who = f" (needed by {dependent})" if dependent else ""
     detail = f"; {_describe(failure)}" if failure is not None else "; it has no task"
@@ -480,28 +500,30 @@ async def wait_converged(api: DockerAPI, stack: SwarmStack, *, timeout: float, e
     UpdateFailedError on a rollback or a paused update, WaitTimeoutError on the deadline."""
     pending = {s.key: s for s in stack.services}
     last: dict[str, list[TaskRow]] = {}
-    with anyio.move_on_after(timeout):
-        while pending:
-            services = await our_services(api, stack.project)
-            for key, svc in list(pending.items()):
-                current = services.get(key)
-                rows = await service_tasks(api, key, svc.name)
-                last[key] = rows
-                if current is not None and _update_failed(current, svc):
-                    failure = _last_failure(rows)
-                    update = str((current.get("UpdateStatus") or {}).get("State", ""))
-                    message = str((current.get("UpdateStatus") or {}).get("Message") or "")
-                    detail = f"; {_describe(failure)}" if failure is not None else ""
-                    raise UpdateFailedError(
-                        f"service {key}: the update was {_FAILED_UPDATES[update]}"
-                        f"{f' ({message})' if message else ''}{detail}",
-                        hint=f"see `docker service ps --no-trunc {svc.name}`; fix the file and deploy again",
-                    )
-                if _enough(svc, rows, await _ready_count(api, svc, rows, healthy=True)):
-                    del pending[key]
-                    echo(f"service {svc.name}: converged")
-            if pending:
-                await anyio.sleep(POLL_SECONDS)  # poll interval: task states, until the deadline
+    async with follow(api, stack.project) as wakeups:
+        with anyio.move_on_after(timeout):
+            while pending:
+                changed = wakeups.changed()
+                services = await our_services(api, stack.project)
+                for key, svc in list(pending.items()):
+                    current = services.get(key)
+                    rows = await service_tasks(api, key, svc.name)
+                    last[key] = rows
+                    if current is not None and _update_failed(current, svc):
+                        failure = _last_failure(rows)
+                        update = str((current.get("UpdateStatus") or {}).get("State", ""))
+                        message = str((current.get("UpdateStatus") or {}).get("Message") or "")
+                        detail = f"; {_describe(failure)}" if failure is not None else ""
+                        raise UpdateFailedError(
+                            f"service {key}: the update was {_FAILED_UPDATES[update]}"
+                            f"{f' ({message})' if message else ''}{detail}",
+                            hint=f"see `docker service ps --no-trunc {svc.name}`; fix the file and deploy again",
+                        )
+                    if _enough(svc, rows, await _ready_count(api, svc, rows, healthy=True)):
+                        del pending[key]
+                        echo(f"service {svc.name}: converged")
+                if pending:
+                    await wakeups.until(changed)
     if pending:
         key = sorted(pending)[0]
         rows = last.get(key, [])
@@ -644,16 +666,18 @@ async def wait_rolled_back(api: DockerAPI, project: str, service: str, *, timeou
     """Until a rollback of `service` finished; UpdateFailedError when it paused, WaitTimeoutError
     on the deadline."""
     state = ""
-    with anyio.move_on_after(timeout):
-        while True:
-            current = (await our_services(api, project)).get(service) or {}
-            status = current.get("UpdateStatus") or {}
-            state = str(status.get("State", ""))
-            if state == "rollback_completed":
-                return
-            if state == "rollback_paused":
-                raise UpdateFailedError(
-                    f"service {service}: the rollback paused ({status.get('Message') or 'no message'})"
-                )
-            await anyio.sleep(POLL_SECONDS)  # poll interval: the rollback's state, until the deadline
+    async with follow(api, project) as wakeups:
+        with anyio.move_on_after(timeout):
+            while True:
+                changed = wakeups.changed()
+                current = (await our_services(api, project)).get(service) or {}
+                status = current.get("UpdateStatus") or {}
+                state = str(status.get("State", ""))
+                if state == "rollback_completed":
+                    return
+                if state == "rollback_paused":
+                    raise UpdateFailedError(
+                        f"service {service}: the rollback paused ({status.get('Message') or 'no message'})"
+                    )
+                await wakeups.until(changed)
     raise WaitTimeoutError(f"service {service}: the rollback did not finish within {timeout:g} s (state: {state})")

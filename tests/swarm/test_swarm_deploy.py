@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import docker
 import docker.errors
 import docker.types
@@ -21,8 +22,11 @@ import pytest
 
 from bench.load import LoadLoop
 from stack.convert.swarm import SWARM_PROJECT
+from stack.engine.docker_api import DockerAPI
+from stack.engine.swarm_events import follow
 from tests.daemon import Result, free_port
 from tests.integration.cli_helpers import StackCLI, exec_output
+from tests.registry import registries
 
 pytestmark = pytest.mark.docker
 
@@ -265,11 +269,14 @@ def test_env_change_rolls_start_first_without_a_failed_request(cli: StackCLI, sw
     assert first.code == 0, str(first)
     old = {t["ID"] for t in _tasks(swarm, f"{cli.project}_web")}
     assert len(old) == 3
+    proxy_version = swarm.inspect_service(f"{cli.project}_proxy")["Version"]["Index"]
     cli.write(ROLLING.format(image=IMAGE, proxy=PROXY_IMAGE, port=port, version="two"))
     with LoadLoop(f"http://127.0.0.1:{port}/", threads=2, timeout_s=5.0) as load:
         load.wait_first_ok(60)
         rolled = _deploy(cli, "--wait")
     assert rolled.code == 0, str(rolled)
+    assert f"service {cli.project}_proxy: unchanged" in rolled.err  # only the changed service is updated
+    assert swarm.inspect_service(f"{cli.project}_proxy")["Version"]["Index"] == proxy_version
     result = load.result
     print(f"rolling update under load: {result.summary()}")  # shown with -s / -rP
     assert result.failed == 0, result.summary()
@@ -345,3 +352,134 @@ def test_rm_keeps_volumes_unless_asked(cli: StackCLI, swarm: docker.APIClient) -
     assert removed.code == 0, str(removed)
     assert f"volume {volume}: removed" in removed.err
     assert not [v for v in swarm.volumes(filters={"name": [volume]}).get("Volumes") or [] if v["Name"] == volume]
+
+
+PRUNABLE = """
+services:
+  db:
+    image: {image}
+    init: true
+    command: [sleep, "100000"]
+    secrets: [token]
+{extra}secrets:
+  token: {{file: ./token.txt}}
+"""
+WORKER = f"""  worker:
+    image: {IMAGE}
+    init: true
+    command: [sleep, "100000"]
+"""
+
+
+def _secret_names(client: docker.APIClient, project: str) -> set[str]:
+    return {str(s["Spec"]["Name"]) for s in client.secrets(filters={"label": [f"{SWARM_PROJECT}={project}"]})}
+
+
+def test_prune_removes_what_left_the_file_and_secret_versions_nothing_needs(
+    cli: StackCLI, swarm: docker.APIClient
+) -> None:
+    (cli.directory / "token.txt").write_text("one")
+    cli.write(PRUNABLE.format(image=IMAGE, extra=WORKER))
+    assert _deploy(cli, "--wait").code == 0
+    foreign = swarm.create_service(
+        docker.types.TaskTemplate(docker.types.ContainerSpec(IMAGE, ["sleep", "100000"])),
+        name=f"{cli.project}_other",
+        labels={"purpose": "someone else's, named like ours"},
+    )["ID"]
+    try:
+        first = _secret_names(swarm, cli.project)
+        assert len(first) == 1
+        # worker leaves the file, and db moves to a new version of its secret
+        (cli.directory / "token.txt").write_text("two")
+        cli.write(PRUNABLE.format(image=IMAGE, extra=""))
+        pruned = _deploy(cli, "--wait", "--prune")
+        assert pruned.code == 0, str(pruned)
+        assert set(_services(swarm, cli.project)) == {f"{cli.project}_db"}
+        assert swarm.inspect_service(foreign)["Spec"]["Name"] == f"{cli.project}_other"  # not ours: kept
+        second = _secret_names(swarm, cli.project)
+        assert first < second  # the old version stays: the previous spec (a rollback) needs it
+        (cli.directory / "token.txt").write_text("three")
+        assert _deploy(cli, "--wait", "--prune").code == 0
+        third = _secret_names(swarm, cli.project)
+        assert not first & third and len(third) == 2  # the current one and the previous spec's
+    finally:
+        swarm.remove_service(foreign)
+
+
+def test_a_built_image_naming_a_registry_is_pushed_and_run_by_digest(
+    cli: StackCLI, swarm: docker.APIClient, tmp_path: Path
+) -> None:
+    with registries(tmp_path, swarm) as start:
+        registry = start()
+        image = f"{registry.host}/{cli.project}/app:1"
+        (cli.directory / "app").mkdir()
+        (cli.directory / "app" / "Dockerfile").write_text(f"FROM {IMAGE}\nRUN echo pushed > /built\n")
+        cli.write(
+            f"services:\n  app:\n    build: ./app\n    image: {image}\n    init: true\n    command: [sleep, '100000']\n"
+        )
+        deployed = _deploy(cli, "--wait")
+        assert deployed.code == 0, str(deployed)
+        assert "pushing app" in deployed.err
+        assert "used from this node's images" not in deployed.err  # every node can pull it
+        digest = registry.manifest_digest(f"{cli.project}/app", "1")
+        spec = swarm.inspect_service(f"{cli.project}_app")["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert spec["Image"] == f"{image}@{digest}"
+        (task,) = _tasks(swarm, f"{cli.project}_app")
+        assert exec_output(swarm, _container(task), "cat", "/built") == (0, "pushed\n")
+        # a registry that does not answer: exit 1 with the daemon's message, nothing changed
+        registry.stop()
+        (cli.directory / "app" / "Dockerfile").write_text(f"FROM {IMAGE}\nRUN echo second > /built\n")
+        refused = _deploy(cli, "--wait")
+        assert refused.code == 1, str(refused)
+        assert registry.host in refused.err and "Traceback" not in refused.err
+        assert swarm.inspect_service(f"{cli.project}_app")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == (
+            f"{image}@{digest}"
+        )
+
+
+def test_waits_are_woken_by_the_event_stream(swarm: docker.APIClient) -> None:
+    """A service of the project, and its task's container, show on the stream (Docker 20.10 has
+    no task events: these are what the waits wake on)."""
+    project = f"ev{uuid.uuid4().hex[:8]}"
+
+    api = DockerAPI.from_env()
+
+    async def scenario() -> int:
+        async with follow(api, project) as wakeups:
+            changed = wakeups.changed()
+            created = swarm.create_service(
+                docker.types.TaskTemplate(docker.types.ContainerSpec(IMAGE, ["sleep", "100000"])),
+                name=f"{project}_probe",
+            )["ID"]
+            try:
+                with anyio.fail_after(30):  # the service's create, then its task's container events
+                    await changed.wait()
+                    while wakeups.seen < 2:
+                        await wakeups.changed().wait()
+            finally:
+                swarm.remove_service(created)
+            return wakeups.seen
+
+    try:
+        assert anyio.run(scenario) >= 2
+    finally:
+        api.close()
+
+
+def test_a_changed_network_is_refused_before_any_change(cli: StackCLI, swarm: docker.APIClient) -> None:
+    text = """services:
+  app: {{image: {image}, init: true, command: [sleep, "100000"], environment: {{V: "{v}"}}, networks: [back]}}
+networks:
+  back: {{driver_opts: {{com.docker.network.driver.mtu: "{mtu}"}}}}
+"""
+    cli.write(text.format(image=IMAGE, v="one", mtu="1400"))
+    assert _deploy(cli, "--wait").code == 0
+    version = swarm.inspect_service(f"{cli.project}_app")["Version"]["Index"]
+    cli.write(text.format(image=IMAGE, v="two", mtu="1300"))
+    refused = _deploy(cli, "--wait")
+    assert refused.code == 1, str(refused)
+    assert f"network back: its definition changed since {cli.project}_back was created" in refused.err
+    assert "Traceback" not in refused.err
+    assert swarm.inspect_service(f"{cli.project}_app")["Version"]["Index"] == version  # nothing changed
+    cli.write(text.format(image=IMAGE, v="two", mtu="1400"))  # the network as it is: the service rolls
+    assert _deploy(cli, "--wait").code == 0
