@@ -186,7 +186,7 @@ async def build_async(
     """Build the images of `services` (default: every service with a `build:` section)."""
     async with session(api) as docker:
         observed = await observe_project(docker, project)
-        plan = plan_images(project, observed, UpOptions(services=list(services or []), build="always"))
+        plan = plan_images(project, observed, UpOptions(services=list(services or []), build="always"), for_up=False)
         return await execute(plan, ExecContext(api=docker, project=project, progress=progress))
 
 

@@ -733,7 +733,7 @@ class DockerAPI:
     async def list_swarm_objects(
         self, kind: str, filters: Mapping[str, Any], *, timeout: float = SWARM_CALL_TIMEOUT
     ) -> list[dict[str, Any]]:
-        """Secrets (`kind` "secrets") or configs ("configs") matching `filters`."""
+        """Secrets (`kind` "secrets"), configs ("configs") or nodes ("nodes") matching `filters`."""
         found = await self.call(
             f"{kind[:-1]}.list",
             self._swarm_request,

@@ -23,6 +23,7 @@ project's services, with a deadline (`stack.engine.swarm_events`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class TaskRow:
     name: str  # {service name}.{slot} (global: .{node})
     task_id: str
     image: str
-    node: str
+    node: str  # its hostname in listings (its id's first 12 characters where unknown)
     desired: str
     state: str
     error: str
@@ -539,10 +540,15 @@ async def wait_converged(api: DockerAPI, stack: SwarmStack, *, timeout: float, e
 
 
 async def list_task_rows(api: DockerAPI, project: str) -> list[TaskRow]:
+    """The tasks of our services, by service and slot, each with its node's hostname."""
     rows: list[TaskRow] = []
     for key, svc in sorted((await our_services(api, project)).items()):
         rows.extend(sorted(await service_tasks(api, key, _name_of(svc)), key=lambda r: (r.name, r.task_id)))
-    return rows
+    hostnames = {
+        str(node.get("ID", ""))[:12]: str((node.get("Description") or {}).get("Hostname") or "")
+        for node in await api.list_swarm_objects("nodes", {})
+    }
+    return [dataclasses.replace(r, node=hostnames.get(r.node) or r.node) for r in rows]
 
 
 async def list_service_rows(api: DockerAPI, project: str) -> list[ServiceRow]:

@@ -204,6 +204,10 @@ class _UpPlanner:
         return self.plan
 
     def _check_options(self) -> None:
+        self._check_flags()
+        self._check_runnable()
+
+    def _check_flags(self) -> None:
         if self.options.force_recreate and self.options.no_recreate:
             raise UsageError("--force-recreate and --no-recreate cannot be combined")
         for name, count in sorted(self.options.scale.items()):
@@ -211,6 +215,9 @@ class _UpPlanner:
                 raise unknown_service(name, self.project.services, context=f"--scale {name}={count}: ")
             if count < 0:
                 raise UsageError(f"--scale {name}={count}: the number of replicas cannot be negative")
+
+    def _check_runnable(self) -> None:
+        """What this daemon could not run as containers (a build alone, or Swarm, may still)."""
         for name in self.scope:
             svc = self.project.services[name]
             if svc.provider is not None:
@@ -1102,10 +1109,17 @@ def plan_run(project: Project, observed: ObservedState, service: str, options: R
     return planner.plan
 
 
-def plan_images(project: Project, observed: ObservedState, options: UpOptions | None = None) -> Plan:
-    """Only the BuildImage/PullImage nodes `up` needs (the first phase of a two-phase up)."""
+def plan_images(
+    project: Project, observed: ObservedState, options: UpOptions | None = None, *, for_up: bool = True
+) -> Plan:
+    """Only the BuildImage/PullImage nodes `up` needs (the first phase of a two-phase up).
+
+    `for_up`: also refuse, before building, what `up` could not run here (replicas of one fixed
+    host port, ...); a plain build (`stack build`, a Swarm deploy's) has nothing to run."""
     planner = _UpPlanner(project, observed, options or UpOptions())
-    planner._check_options()
+    planner._check_flags()
+    if for_up:
+        planner._check_runnable()
     planner._images()
     return planner.plan
 

@@ -148,6 +148,22 @@ def test_unchanged_redeploy_restarts_no_task(chain: Chain, swarm: docker.APIClie
         assert swarm.inspect_service(name)["Version"]["Index"] == before[key]  # the spec was not touched
 
 
+def test_ps_and_services_list_the_tasks_by_node_hostname(chain: Chain, swarm: docker.APIClient) -> None:
+    project = chain.cli.project
+    hostname = str(swarm.info()["Name"])
+    ps = chain.cli.run("swarm", "ps")
+    assert ps.code == 0, str(ps)
+    lines = [line.split() for line in ps.out.splitlines()[1:]]
+    for key in "abc":
+        (row,) = [cols for cols in lines if cols[1] == f"{project}_{key}.1"]
+        assert row[0] == chain.tasks_at_return[key][0][:12]
+        assert row[3:6] == [hostname, "running", "running"]  # the node by its hostname, as docker stack ps
+    listed = chain.cli.run("swarm", "services")
+    assert listed.code == 0, str(listed)
+    replicas = {cols[1]: cols[3] for cols in (line.split() for line in listed.out.splitlines()[1:])}
+    assert replicas == {f"{project}_{key}": "1/1" for key in "abc"}
+
+
 def test_rm_leaves_a_foreign_service_of_the_same_name(cli: StackCLI, swarm: docker.APIClient) -> None:
     foreign_name = f"{cli.project}_web"
     template = docker.types.TaskTemplate(docker.types.ContainerSpec(IMAGE, ["sleep", "100000"]))

@@ -127,6 +127,23 @@ def test_fixed_host_port_with_replicas_is_an_error_but_a_range_is_not() -> None:
     ]
 
 
+def test_a_build_alone_does_not_refuse_what_only_up_could_not_run() -> None:
+    # `stack build` and a Swarm deploy's build: three replicas of one host port are fine on
+    # three Swarm nodes; `up` refuses them before it builds anything.
+    spec = {
+        "build": {"context": "."},
+        "image": "app:local",
+        "deploy": {"replicas": 3},
+        "ports": [{"target": 80, "published": "8080"}],
+    }
+    p = project({"web": spec})
+    missing = ObservedState(project="demo", images={"app:local": None})
+    built = plan_images(p, missing, UpOptions(build="always"), for_up=False)
+    assert [n.op.value for n in built.nodes] == ["BuildImage"]
+    with pytest.raises(StackFileError, match="host port 8080 but asks for 3 replicas"):
+        plan_images(p, missing, UpOptions(build="always"))
+
+
 def test_bad_options_are_usage_errors() -> None:
     p = base()
     with pytest.raises(UsageError, match="cannot be combined"):
