@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stack import __version__
-from stack.errors import Location, StackFileError
+from stack.convert.unsupported import UnconvertibleKeysError, Unsupported, is_set, located, project_error
 from stack.plan import labels as L
 from stack.plan.graph import ServiceGraph
 from stack.plan.naming import network_name, volume_name
 from stack.spec.models import Project, SecretOrConfig, Service
-from stack.spec.sourcemap import KeyPath, SourceMap, format_path
+from stack.spec.sourcemap import KeyPath, SourceMap
 from stack.spec.units import byte_size, parse_duration_ns
 from stack.spec.update_policy import PolicyProblem, UpdatePolicy, read_policy, rollback_policy
 
@@ -109,29 +109,13 @@ def spec_hash(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Unsupported:
-    """A key of the stack file that Swarm cannot honour, where it was written, and why."""
-
-    path: str
-    location: Location | None
-    message: str
-
-    def render(self) -> str:
-        where = f"{self.location}: " if self.location is not None else ""
-        return f"{where}{self.path}: {self.message}"
-
-
-class UnsupportedKeysError(StackFileError):
+class UnsupportedKeysError(UnconvertibleKeysError):
     """`--strict`: the stack file has keys Swarm cannot honour (exit 2), listed one a line."""
 
     def __init__(self, problems: list[Unsupported]) -> None:
-        lines = "\n".join(f"  {p.render()}" for p in problems)
         super().__init__(
-            f"{len(problems)} key(s) of the stack file cannot be honoured by Swarm:\n{lines}",
-            hint="remove them, or deploy without --strict to go on with a warning",
+            problems, target="Swarm", hint="remove them, or deploy without --strict to go on with a warning"
         )
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -229,16 +213,8 @@ _SERVICE_KEYS: dict[str, str] = {
 _NETWORK_ENDPOINT_KEYS = ("ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "priority", "gw_priority")
 
 
-def _located(source_map: SourceMap | None, path: KeyPath, message: str) -> Unsupported:
-    location = source_map.locate(path) if source_map is not None else None
-    return Unsupported(format_path(path), location, message)
-
-
-def _is_set(service: Service, key: str) -> bool:
-    if key not in service.model_fields_set and key not in (service.model_extra or {}):
-        return False
-    value = getattr(service, key, None)
-    return value not in (None, [], {}, False)
+_located = located
+_is_set = is_set
 
 
 def _unsupported_of(project: Project, key: str, service: Service) -> list[Unsupported]:
@@ -339,13 +315,6 @@ def _content(project: Project, kind: str, key: str, item: SecretOrConfig) -> byt
     if item.content is not None:
         return item.content.encode()
     raise project_error(project, (kind, key), "has no file, environment or content", hint="give one of them")
-
-
-def project_error(project: Project, path: KeyPath, message: str, hint: str | None = None) -> StackFileError:
-    smap: SourceMap | None = project.source_map
-    if smap is not None:
-        return smap.error(path, message, hint)
-    return StackFileError(message, path=format_path(path), hint=hint)
 
 
 def _data_object(project: Project, kind: Literal["secret", "config"], key: str, item: SecretOrConfig) -> DataObject:
