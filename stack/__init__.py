@@ -103,10 +103,21 @@ _EXPORTS: dict[str, str] = {
     "swarm_rm": "stack.api",
     "swarm_rollback": "stack.api",
     "SwarmDeployResult": "stack.api",
+    "kubernetes_convert": "stack.api.kubernetes",
+    "KubernetesOptions": "stack.api.kubernetes",
+    "KubernetesStack": "stack.api.kubernetes",
     # from their module: `stack.api.watch` is also that module's name
     "watch": "stack.api.watch",
     "watch_async": "stack.api.watch",
     "WatchOptions": "stack.api.watch",
+    "autoscale": "stack.api.autoscale",
+    "autoscale_async": "stack.api.autoscale",
+    "AutoscaleOptions": "stack.api.autoscale",
+    "AutoscaleOutput": "stack.api.autoscale",
+    "record_stats_async": "stack.api.stats_record",
+    "read_record": "stack.api.stats_record",
+    "RecordSummary": "stack.api.stats_record",
+    "Sample": "stack.api.stats_record",
     "UpdateFailedError": "stack.errors",
 }
 
@@ -187,6 +198,9 @@ if TYPE_CHECKING:  # the names as mypy and editors see them; at run time they lo
         volumes_async,
         wait,
     )
+    from stack.api.autoscale import AutoscaleOptions, AutoscaleOutput, autoscale, autoscale_async
+    from stack.api.kubernetes import KubernetesOptions, KubernetesStack, kubernetes_convert
+    from stack.api.stats_record import RecordSummary, Sample, read_record, record_stats_async
     from stack.api.watch import WatchOptions, watch, watch_async
     from stack.errors import (
         DockerAPIError,
@@ -207,6 +221,8 @@ if TYPE_CHECKING:  # the names as mypy and editors see them; at run time they lo
 __all__ = [
     "AttachRequest",
     "AttachResult",
+    "AutoscaleOptions",
+    "AutoscaleOutput",
     "CommitResult",
     "ContainerInfo",
     "DockerAPIError",
@@ -215,6 +231,8 @@ __all__ = [
     "DownResult",
     "ExecRequest",
     "FileCopyError",
+    "KubernetesOptions",
+    "KubernetesStack",
     "LoadOptions",
     "LockPolicy",
     "LogLine",
@@ -225,8 +243,10 @@ __all__ = [
     "PullResult",
     "PushOptions",
     "PushResult",
+    "RecordSummary",
     "RegistryError",
     "RunOptions",
+    "Sample",
     "Service",
     "ServiceFailedError",
     "StackError",
@@ -242,6 +262,8 @@ __all__ = [
     "__version__",
     "attach",
     "attach_async",
+    "autoscale",
+    "autoscale_async",
     "build",
     "commit",
     "commit_async",
@@ -258,6 +280,7 @@ __all__ = [
     "export_async",
     "images",
     "kill",
+    "kubernetes_convert",
     "load",
     "load_project",
     "logs",
@@ -273,6 +296,8 @@ __all__ = [
     "pull_async",
     "push",
     "push_async",
+    "read_record",
+    "record_stats_async",
     "remove",
     "restart",
     "run",

@@ -156,11 +156,79 @@ def _stats_rows(usages: Sequence[Any]) -> str:
 @click.command()
 @click.option("--no-stream", is_flag=True, help="One reading, then exit.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.option(
+    "--record",
+    "record_path",
+    metavar="FILE",
+    help="Record samples to FILE (CSV, or JSON lines: by its extension or --record-format).",
+)
+@click.option(
+    "--record-format", type=click.Choice(["csv", "jsonl"]), help="Format of the --record file (default: by extension)."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1.0),
+    help="Seconds between samples of a recording (default 1; at least 1).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1.0),
+    help="Seconds to record, then stop (default: until Ctrl-C).",
+)
+@click.option(
+    "--plot",
+    "plot_paths",
+    metavar="FILE",
+    multiple=True,
+    help="Draw CPU and memory per service over time to FILE (.png, .svg, or .html); repeatable.",
+)
+@click.option("--html", "html_path", metavar="FILE", help="Write a self-contained HTML report (as --plot FILE.html).")
+@click.option(
+    "--from",
+    "from_path",
+    metavar="FILE",
+    help="Draw --plot/--html from an existing --record FILE instead of recording (no daemon needed).",
+)
 @click.argument("services", nargs=-1)
 @click.pass_context
-def stats(ctx: click.Context, no_stream: bool, fmt: str, services: tuple[str, ...]) -> None:
-    """CPU, memory, network and block I/O of each running container (live until Ctrl-C)."""
+def stats(
+    ctx: click.Context,
+    no_stream: bool,
+    fmt: str,
+    record_path: str | None,
+    record_format: str | None,
+    interval: float | None,
+    duration: float | None,
+    plot_paths: tuple[str, ...],
+    html_path: str | None,
+    from_path: str | None,
+    services: tuple[str, ...],
+) -> None:
+    """CPU, memory, network and block I/O of each running container (live until Ctrl-C).
+
+    With --record, --plot or --html it records instead: one sample per container every
+    --interval seconds, for --duration seconds or until Ctrl-C, then draws the pictures.
+    With --from it draws them from an earlier recording.
+    """
     from stack import api
+
+    if from_path is not None or record_path is not None or plot_paths or html_path:
+        _stats_recorded(
+            ctx,
+            record_path,
+            record_format,
+            interval,
+            duration,
+            plot_paths,
+            html_path,
+            from_path,
+            services,
+            no_stream,
+        )
+        return
+    for flag, value in (("--record-format", record_format), ("--interval", interval), ("--duration", duration)):
+        if value is not None:
+            raise click.UsageError(f"{flag} goes with --record, --plot or --html")
 
     name = _project(ctx, services)
 
@@ -198,3 +266,111 @@ def stats(ctx: click.Context, no_stream: bool, fmt: str, services: tuple[str, ..
             docker_api.close()
 
     run(loop)
+
+
+def _stats_recorded(
+    ctx: click.Context,
+    record_path: str | None,
+    record_format: str | None,
+    interval: float | None,
+    duration: float | None,
+    plot_paths: tuple[str, ...],
+    html_path: str | None,
+    from_path: str | None,
+    services: tuple[str, ...],
+    no_stream: bool,
+) -> None:
+    """`stats --record/--plot/--html/--from`: record samples, draw them, or both."""
+    from stack.api.stats_record import RecordWriter, Sample, read_record, record_format_for
+    from stack.cli import stats_plot
+
+    if no_stream:
+        raise click.UsageError("--no-stream takes one reading; it does not go with --record, --plot, --html, --from")
+    pictures = [*plot_paths, *([html_path] if html_path else [])]
+    for path in plot_paths:
+        stats_plot.picture_kind(path, "--plot")
+        stats_plot.check_writable(path, "--plot")
+    if html_path:
+        if stats_plot.picture_kind(html_path, "--html") != "html":
+            raise click.UsageError(f"--html {html_path}: name the report .html (or say --plot {html_path})")
+        stats_plot.check_writable(html_path, "--html")
+    if pictures:
+        stats_plot.require_matplotlib("--plot" if plot_paths else "--html")
+
+    if from_path is not None:
+        for flag, value in (
+            ("--record", record_path),
+            ("--record-format", record_format),
+            ("--interval", interval),
+            ("--duration", duration),
+        ):
+            if value is not None:
+                raise click.UsageError(f"{flag} records; it does not go with --from (which draws a recording)")
+        if not pictures:
+            raise click.UsageError("--from FILE draws a recording: say where, with --plot FILE or --html FILE")
+        samples = read_record(from_path)
+        if services:
+            samples = [s for s in samples if s.service in services]
+        for path in pictures:
+            stats_plot.render(samples, path, title=f"stack stats: {from_path}")
+            click.echo(f"wrote {path} ({len(samples)} samples)", err=True)
+        return
+
+    name = _project(ctx, services)
+    every = interval or 1.0
+    writer = RecordWriter(record_path, record_format_for(record_path, record_format)) if record_path else None
+    kept: list[Sample] = []
+
+    def on_samples(samples: list[Sample]) -> None:
+        if writer is not None:
+            writer.write(samples)
+        if pictures:
+            kept.extend(samples)
+
+    def on_change(started: list[str], stopped: list[str]) -> None:
+        for container in started:
+            click.echo(f"recording {container}", err=True)
+        for container in stopped:
+            click.echo(f"stopped recording {container} (it is gone)", err=True)
+
+    until = f"for {duration:g} s" if duration else "until Ctrl-C"
+    target = f" to {record_path}" if record_path else ""
+    click.echo(f"recording project {name} every {every:g} s {until}{target}", err=True)
+
+    async def record() -> None:
+        import signal
+
+        import anyio
+
+        from stack.api.stats_record import record_stats_async
+
+        async with anyio.create_task_group() as tg:
+
+            async def stop_on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+                    async for _ in received:
+                        click.echo("stopping the recording", err=True)
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(stop_on_signal)
+            await record_stats_async(
+                name,
+                list(services),
+                on_samples=on_samples,
+                on_change=on_change,
+                interval=every,
+                duration=duration,
+            )
+            tg.cancel_scope.cancel()
+
+    try:
+        run(record)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None:
+        click.echo(f"wrote {writer.rows} samples to {record_path}", err=True)
+    for path in pictures:
+        stats_plot.render(kept, path, title=f"stack stats: project {name}")
+        click.echo(f"wrote {path} ({len(kept)} samples)", err=True)

@@ -52,7 +52,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "commit": ("stack.cli.commit_cmd:commit", "Create a new image from a service container's changes"),
     "export": ("stack.cli.export_cmd:export", "Export a service container's filesystem as a tar archive"),
     "watch": ("stack.cli.watch_cmd:watch", "Sync, restart or rebuild services as their files change"),
+    "autoscale": ("stack.cli.autoscale_cmd:autoscale", "Scale services on CPU or request rate (x-autoscale)"),
     "swarm": ("stack.cli.swarm_cmd:swarm", "Deploy the stack to Docker Swarm: deploy, ps, services, rm, rollback"),
+    "convert": ("stack.cli.convert_cmd:convert", "Translate the stack for another orchestrator: kubernetes"),
 }
 
 

@@ -13,7 +13,11 @@ from stack.cli.common import check_services, global_options, load, run, warn
 from stack.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from stack.api import UpResult
+    from stack.cli.logs_cmd import PrefixPrinter
+    from stack.engine.attach import AttachOptions
     from stack.engine.docker_api import DockerAPI
     from stack.engine.logs import LogTarget
     from stack.plan.options import UpOptions
@@ -95,6 +99,10 @@ def _converge(
         from stack.api.watch import check_watchable
 
         check_watchable(project, list(services))  # before anything starts, as Compose
+    if attached is not None and attached.autoscale:
+        from stack.api.autoscale import check_autoscalable
+
+        check_autoscalable(project, list(services))  # a missing x-autoscale: before anything starts
     scales = _scale_pairs(scale)
     check_services(project, list(scales))
     options = UpOptions(
@@ -158,6 +166,7 @@ class AttachFlags:
     no_color: bool
     no_log_prefix: bool
     watch: bool = False  # --watch: also act on the services' file changes (develop.watch)
+    autoscale: bool = False  # --autoscale: also scale the services with x-autoscale
 
 
 def _attach(
@@ -205,12 +214,14 @@ def _attach(
         abort_on_failure=flags.abort_on_failure,
         exit_code_from=flags.exit_code_from,
         stop_timeout=timeout,
-        keep_following=flags.watch,
+        keep_following=flags.watch or flags.autoscale,
     )
 
     def notice(text: str) -> None:
         click.echo(text, err=True)
 
+    if flags.autoscale:
+        return _attach_autoscaling(ctx, project, docker, flags, options, printer, attaching, selected)
     if not flags.watch:
         return run(lambda: attach(docker, project, options, printer, notice, on_start=attaching))
 
@@ -240,6 +251,64 @@ def _attach(
         return code
 
     return run(attached_watch)
+
+
+def _attach_autoscaling(
+    ctx: click.Context,
+    project: Project,
+    docker: DockerAPI,
+    flags: AttachFlags,
+    options: AttachOptions,
+    printer: PrefixPrinter,
+    attaching: Callable[[list[LogTarget]], None],
+    selected: list[str],
+) -> int:
+    """Attached `up --autoscale` (and --watch): the logs, with the autoscaler's decisions as plain
+    lines on stderr, until the services stop (the autoscaler ends first: it must not scale them)."""
+    import anyio
+
+    from stack.api.autoscale import AutoscaleOptions, autoscale_async
+    from stack.cli.autoscale_cmd import DecisionPrinter
+    from stack.engine.attach import attach
+    from stack.engine.taskgroups import unwrapped
+
+    opts = global_options(ctx)
+    decisions = DecisionPrinter(live=False)
+
+    def notice(text: str) -> None:
+        click.echo(text, err=True)
+
+    async def attached_autoscale() -> int:
+        lock = opts.lock_policy()
+        background = anyio.CancelScope()  # ended when attach begins to stop the services
+
+        async def scale() -> None:
+            with background:
+                await autoscale_async(
+                    project, AutoscaleOptions(services=selected), output=decisions.output(), api=docker, lock=lock
+                )
+
+        async def watch_files() -> None:
+            from stack.api.watch import WatchOptions, watch_async
+            from stack.cli.watch_cmd import watch_output
+
+            watching = WatchOptions(services=selected, up=False, follow_logs=False)
+            output = watch_output(project, quiet=False, on_line=printer)
+            with background:
+                await watch_async(opts.load_options(selected), watching, output=output, api=docker, lock=lock)
+
+        with unwrapped():  # an error of the autoscaler's set-up reaches the user as itself
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(scale)
+                if flags.watch:
+                    tg.start_soon(watch_files)
+                code = await attach(
+                    docker, project, options, printer, notice, on_start=attaching, on_stop=background.cancel
+                )
+                tg.cancel_scope.cancel()
+        return code
+
+    return run(attached_autoscale)
 
 
 _common_options = [
@@ -276,6 +345,7 @@ def _with_common(fn: click.decorators.FC) -> click.decorators.FC:
 @click.option("--no-color", is_flag=True, help="Monochrome log output.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix log lines with the container name.")
 @click.option("-w", "--watch", is_flag=True, help="Watch the services' files (develop.watch) while attached.")
+@click.option("--autoscale", is_flag=True, help="Autoscale the services with x-autoscale while attached.")
 @_with_common
 @click.pass_context
 def up(
@@ -293,6 +363,7 @@ def up(
     no_color: bool,
     no_log_prefix: bool,
     watch: bool,
+    autoscale: bool,
     services: tuple[str, ...],
     **flags: bool | int | tuple[str, ...] | None,
 ) -> None:
@@ -307,6 +378,11 @@ def up(
         raise UsageError("-d cannot be combined with --abort-on-container-exit/--exit-code-from")
     if watch and (detach or wait or no_start or flags.get("dry_run")):
         raise UsageError("--watch needs an attached `up`: not with -d, --wait, --no-start or --dry-run")
+    if autoscale and (detach or wait or no_start or flags.get("dry_run") or aborting):
+        raise UsageError(
+            "--autoscale needs an attached `up`: not with -d, --wait, --no-start, --dry-run or --abort-on-*",
+            hint="run `stack autoscale` after `up -d` (--abort-on-* would take a scaled-down replica for an exit)",
+        )
     attached = None
     if not (detach or wait or no_start or flags.get("dry_run")):
         attached = AttachFlags(
@@ -318,6 +394,7 @@ def up(
             no_color,
             no_log_prefix,
             watch,
+            autoscale,
         )
     code = _converge(
         ctx,

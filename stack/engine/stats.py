@@ -3,17 +3,25 @@
 One `stats(stream=False)` answer carries two samples (`precpu_stats`, `cpu_stats`, about a
 second apart), which is all the CPU percentage needs; a live view reads the streamed samples.
 `usage_from_stats` is pure, so the arithmetic is unit tested without a daemon.
+
+`StatsStreams` follows many containers at once for a recording (`stack stats --record`): one
+stats *stream* per container (the daemon pushes an answer about every second), each keeping its
+newest answer; `take()` then reads every container at one instant, with the CPU percentage over
+the whole time since the previous `take()` (cumulative counters of two answers), so a sample at
+a 5 s interval is the average of those 5 s, not of the last second.  A one-shot call per sample
+would cost each sample a second of waiting and skew the instants of different containers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.abc
 
 from stack.engine.docker_api import DockerAPI
-from stack.errors import DockerNotFoundError
+from stack.errors import DockerAPIError, DockerNotFoundError, DockerUnavailableError
 
 
 @dataclass(frozen=True)
@@ -135,3 +143,113 @@ async def sample_all(api: DockerAPI, containers: list[tuple[str, str, str]]) -> 
         for cid, name, service in containers:
             tg.start_soon(one, cid, name, service)
     return [found[cid] for cid, _, _ in containers if cid in found]
+
+
+def usage_between(
+    previous: dict[str, Any] | None, current: dict[str, Any], *, container: str, service: str, container_id: str
+) -> Usage:
+    """Usage at `current`, with the CPU percentage over the time since `previous` (an earlier
+    answer of the same container's stream); without a usable `previous`, over `current`'s own
+    two samples, as `usage_from_stats`."""
+    if previous is not None:
+        before = float((previous.get("cpu_stats") or {}).get("system_cpu_usage") or 0)
+        now = float((current.get("cpu_stats") or {}).get("system_cpu_usage") or 0)
+        if now > before > 0:
+            current = {**current, "precpu_stats": previous.get("cpu_stats") or {}}
+    return usage_from_stats(current, container=container, service=service, container_id=container_id)
+
+
+def _is_empty(stats: dict[str, Any]) -> bool:
+    """A stopped container's answer: no reading time, no CPU counters."""
+    return str(stats.get("read") or "").startswith("0001-") or not (stats.get("cpu_stats") or {}).get("cpu_usage")
+
+
+@dataclass
+class _Followed:
+    id: str
+    name: str
+    service: str
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    first: dict[str, Any] | None = None  # the stream's first answer (its precpu_stats are empty)
+    newest: dict[str, Any] | None = None  # the stream's newest answer
+    taken: dict[str, Any] | None = None  # the answer the previous take() used
+    ended: bool = False
+    # Set at the second answer (the first to carry a CPU measurement), or when the stream ends.
+    measured: anyio.Event = field(default_factory=anyio.Event)
+
+
+class StatsStreams:
+    """One stats stream per followed container, each run in `task_group`, keeping its newest answer."""
+
+    def __init__(self, api: DockerAPI, task_group: anyio.abc.TaskGroup) -> None:
+        self.api = api
+        self.task_group = task_group
+        self.followed: dict[str, _Followed] = {}
+
+    def follow(self, container_id: str, name: str, service: str) -> bool:
+        """Start following a container (False when it is followed already)."""
+        if container_id in self.followed:
+            return False
+        entry = _Followed(container_id, name, service)
+        self.followed[container_id] = entry
+        self.task_group.start_soon(self._read, entry, name=f"stats stream of {name}")
+        return True
+
+    def forget(self, container_id: str) -> None:
+        """Stop following a container (it went away)."""
+        entry = self.followed.pop(container_id, None)
+        if entry is not None:
+            entry.scope.cancel()
+
+    def sync(self, running: list[tuple[str, str, str]]) -> tuple[list[str], list[str]]:
+        """Follow exactly the (id, name, service) given; the names started and stopped."""
+        wanted = {cid for cid, _, _ in running}
+        gone = [e.name for cid, e in self.followed.items() if cid not in wanted]
+        # Those gone, and those whose stream ended (a restart): a running one is followed anew.
+        for cid in [cid for cid, e in self.followed.items() if cid not in wanted or e.ended]:
+            self.forget(cid)
+        new = [name for cid, name, service in running if self.follow(cid, name, service)]
+        return new, gone
+
+    def take(self) -> list[Usage]:
+        """Every followed container's usage now (those that answered at least once), CPU over
+        the time since the previous take()."""
+        found: list[Usage] = []
+        for entry in self.followed.values():
+            if entry.newest is None or entry.ended:
+                continue
+            previous = entry.taken or (entry.first if entry.first is not entry.newest else None)
+            own_precpu = (entry.newest.get("precpu_stats") or {}).get("system_cpu_usage")
+            if previous is None and not own_precpu:
+                continue  # one answer only, with nothing to measure CPU against: next tick
+            found.append(
+                usage_between(
+                    previous, entry.newest, container=entry.name, service=entry.service, container_id=entry.id
+                )
+            )
+            entry.taken = entry.newest
+        return found
+
+    async def _read(self, entry: _Followed) -> None:
+        def open_stream() -> Any:
+            return self.api.client.stats(entry.id, stream=True, decode=True)
+
+        with entry.scope:
+            try:
+                async with self.api.stream("container.stats", open_stream) as answers:
+                    async for answer in answers:
+                        if isinstance(answer, dict) and not _is_empty(answer):
+                            if entry.first is None:
+                                entry.first = answer
+                            else:
+                                entry.measured.set()
+                            entry.newest = answer
+            except (DockerAPIError, DockerUnavailableError):
+                pass  # it went away (or stopped) meanwhile: the next sync() forgets it
+        entry.ended = True
+        entry.measured.set()
+
+    async def measured(self) -> None:
+        """Until every followed container has a CPU measurement (two answers), or its stream ended."""
+        for entry in list(self.followed.values()):
+            await entry.measured.wait()

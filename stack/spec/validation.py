@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from stack.errors import DependencyCycleError, Location, StackFileError
+from stack.spec.autoscale import check_autoscale
 from stack.spec.develop import check_develop
 from stack.spec.graph import find_cycle
 from stack.spec.limits import clip, listing, parse_int, range_for
@@ -327,6 +328,7 @@ def _check_service(
     if not service.get("image") and not service.get("build") and not service.get("provider"):
         raise smap.error(base, f"service {clip(name)} has neither an image nor a build context", "set image: or build:")
     check_develop(name, service, smap)
+    check_autoscale(name, service, smap)
     for dep, spec in (service.get("depends_on") or {}).items():
         if dep in services:
             continue
