@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 if [[ $# -gt 0 ]]; then
     exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 fi
-.venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/swarm
-exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/swarm
+# --durations: the slowest tests, in every CI log (the whole run should stay well under 25 min)
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 --ignore=tests/swarm
+exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=5 -rw tests/swarm
