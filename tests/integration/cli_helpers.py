@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -104,3 +107,52 @@ def poll(what: str, condition: Callable[[], object], timeout: float = 30.0) -> N
 def lock_volumes(client: docker.APIClient, project: str) -> list[str]:
     listed = client.volumes(filters={"name": [lock_name(project)]}).get("Volumes") or []
     return sorted(str(v["Name"]) for v in listed if str(v["Name"]).startswith(lock_name(project)))
+
+
+@dataclass
+class Background:
+    """A `stack` command running in the background, its output in files."""
+
+    proc: subprocess.Popen[str]
+    stdout: Path
+    stderr: Path
+
+    def out(self) -> str:
+        return self.stdout.read_text()
+
+    def err(self) -> str:
+        return self.stderr.read_text()
+
+    def __str__(self) -> str:
+        return f"--- stdout\n{self.out()[-3000:]}\n--- stderr\n{self.err()[-6000:]}"
+
+
+@contextlib.contextmanager
+def in_background(cli: StackCLI, *args: str, ready: str, timeout: float = 90.0) -> Iterator[Background]:
+    """`stack -p PROJECT ARGS` in the background until `ready` is on its stderr; Ctrl-C at the end
+    (the command must then exit within a minute, with no traceback)."""
+    stdout, stderr = cli.directory / "bg.out", cli.directory / "bg.err"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stack", "-p", cli.project, *args],
+            cwd=cli.directory,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env=cli.environment(),
+        )
+    running = Background(proc, stdout, stderr)
+    try:
+        what = f"{ready!r} from `stack {' '.join(args)}`"
+        poll(what, lambda: ready in running.err() or proc.poll() is not None, timeout)
+        assert proc.poll() is None, str(running)
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert "Traceback" not in running.err(), str(running)

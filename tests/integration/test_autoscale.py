@@ -22,9 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -38,7 +35,7 @@ from typing import Any
 import docker
 
 from stack.plan import labels as L
-from tests.integration.cli_helpers import StackCLI, exec_output, poll
+from tests.integration.cli_helpers import Background, StackCLI, exec_output, in_background, poll
 
 BURNER = (
     "sleep 1.5; touch /tmp/ready; trap 'exit 0' TERM; "
@@ -131,46 +128,9 @@ services:
 """
 
 
-@dataclass
-class Running:
-    proc: subprocess.Popen[str]
-    stdout: Path
-    stderr: Path
-
-    def err(self) -> str:
-        return self.stderr.read_text()
-
-    def __str__(self) -> str:
-        return f"--- stdout\n{self.stdout.read_text()[-3000:]}\n--- stderr\n{self.err()[-6000:]}"
-
-
-@contextlib.contextmanager
-def background(cli: StackCLI, *args: str, ready: str) -> Iterator[Running]:
+def background(cli: StackCLI, *args: str, ready: str) -> contextlib.AbstractContextManager[Background]:
     """`stack -p PROJECT ARGS` in the background until `ready` is on its stderr; Ctrl-C at the end."""
-    stdout, stderr = cli.directory / "bg.out", cli.directory / "bg.err"
-    with stdout.open("w") as out, stderr.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stack", "-p", cli.project, *args],
-            cwd=cli.directory,
-            stdout=out,
-            stderr=err,
-            text=True,
-            env=cli.environment(),
-        )
-    running = Running(proc, stdout, stderr)
-    try:
-        poll(f"{ready!r} from `stack {' '.join(args)}`", lambda: ready in running.err() or proc.poll() is not None, 90)
-        assert proc.poll() is None, str(running)
-        yield running
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert "Traceback" not in running.err(), str(running)
+    return in_background(cli, *args, ready=ready)
 
 
 def replicas(client: docker.APIClient, project: str, service: str) -> list[str]:

@@ -8,67 +8,22 @@ directory and polls the container (exec) until the change shows, each wait bound
 from __future__ import annotations
 
 import contextlib
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 
 from stack.plan import labels as L
-from tests.integration.cli_helpers import StackCLI, exec_output, poll
+from tests.integration.cli_helpers import Background, StackCLI, exec_output, in_background, poll
 
 IMAGE = "stack-test/busybox:latest"
 # A service that prints one line per start and stops at once on SIGTERM.
 LOOP = ["sh", "-c", 'echo "boot $$RANDOM"; trap "exit 0" TERM; while true; do sleep 0.1; done']
 
 
-@dataclass
-class Watching:
-    proc: subprocess.Popen[str]
-    stdout: Path
-    stderr: Path
-
-    def out(self) -> str:
-        return self.stdout.read_text()
-
-    def err(self) -> str:
-        return self.stderr.read_text()
-
-    def __str__(self) -> str:
-        return f"--- stdout\n{self.out()}\n--- stderr\n{self.err()}"
-
-
-@contextlib.contextmanager
-def watching(cli: StackCLI, *args: str, ready: str = "Watch enabled") -> Iterator[Watching]:
+def watching(cli: StackCLI, *args: str, ready: str = "Watch enabled") -> contextlib.AbstractContextManager[Background]:
     """`stack -p PROJECT ARGS` in the background until `ready` is on its stderr; Ctrl-C at the end."""
-    stdout, stderr = cli.directory / "watch.out", cli.directory / "watch.err"
-    with stdout.open("w") as out, stderr.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stack", "-p", cli.project, *args],
-            cwd=cli.directory,
-            stdout=out,
-            stderr=err,
-            text=True,
-            env=cli.environment(),
-        )
-    w = Watching(proc, stdout, stderr)
-    try:
-        poll(f"{ready!r} from `stack {' '.join(args)}`", lambda: ready in w.err() or proc.poll() is not None, 60)
-        assert proc.poll() is None, str(w)
-        yield w
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert "Traceback" not in w.err(), str(w)
+    return in_background(cli, *args, ready=ready, timeout=60)
 
 
 def container(project: str, service: str) -> str:
