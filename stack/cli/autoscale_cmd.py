@@ -10,14 +10,13 @@ line (time, service, action, counts, reason, metrics).
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from stack.cli.common import check_services, global_options, load, run, warn
+from stack.cli.common import check_services, global_options, load, run_until_signalled, warn
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -102,50 +101,31 @@ def autoscale(ctx: click.Context, log_file: str | None, services: tuple[str, ...
     waits for the new replicas to be healthy; scale-down drains the newest replicas first.
     Ctrl-C stops it and leaves the replicas as they are.
     """
-    import anyio
-
     from stack.api.autoscale import AutoscaleOptions, autoscale_async, check_autoscalable
     from stack.engine.docker_api import DockerAPI
-    from stack.engine.taskgroups import unwrapped
 
     project = load(ctx, list(services))
     check_services(project, list(services))
     check_autoscalable(project, list(services))
     opts = global_options(ctx)
-    interrupted = False
     log = open(log_file, "a", encoding="utf-8") if log_file else None  # noqa: SIM115 (closed below)
 
     async def scaling() -> None:
-        nonlocal interrupted
         docker = DockerAPI.from_env()
         try:
-            with (
-                DecisionPrinter(log=log) as printer,
-                anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals,
-                unwrapped(),  # a StackError from the task group reaches the user as itself
-            ):
-                async with anyio.create_task_group() as tg:
-
-                    async def on_signal() -> None:
-                        nonlocal interrupted
-                        async for _ in signals:
-                            interrupted = True
-                            tg.cancel_scope.cancel()
-                            return
-
-                    tg.start_soon(on_signal)
-                    await autoscale_async(
-                        project,
-                        AutoscaleOptions(services=list(services)),
-                        output=printer.output(),
-                        api=docker,
-                        lock=opts.lock_policy(),
-                    )
+            with DecisionPrinter(log=log) as printer:
+                await autoscale_async(
+                    project,
+                    AutoscaleOptions(services=list(services)),
+                    output=printer.output(),
+                    api=docker,
+                    lock=opts.lock_policy(),
+                )
         finally:
             docker.close()
 
     try:
-        run(scaling)
+        interrupted = run_until_signalled(scaling)
     finally:
         if log is not None:
             log.close()

@@ -88,6 +88,39 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
         sys.exit(130)
 
 
+def run_until_signalled(fn: Callable[[], Awaitable[object]], on_signal: Callable[[], None] | None = None) -> bool:
+    """Run a long-running command (`watch`, `autoscale`, `stats --record`) until it ends or
+    SIGINT/SIGTERM arrives, which cancels it cleanly (`on_signal` is told first); whether a
+    signal stopped it.  A StackError raised inside reaches the user as itself."""
+    import signal
+
+    import anyio
+
+    from stack.engine.taskgroups import unwrapped
+
+    signalled = False
+
+    async def main() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals, unwrapped():
+            async with anyio.create_task_group() as tg:
+
+                async def stop() -> None:
+                    nonlocal signalled
+                    async for _ in signals:
+                        signalled = True
+                        if on_signal is not None:
+                            on_signal()
+                        tg.cancel_scope.cancel()
+                        return
+
+                tg.start_soon(stop)
+                await fn()
+                tg.cancel_scope.cancel()
+
+    run(main)
+    return signalled
+
+
 def warn(message: str) -> None:
     click.echo(f"WARN: {message}", err=True)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from stack.cli.common import check_services, load_or_name, run
+from stack.cli.common import check_services, load_or_name, run, run_until_signalled
 
 
 def _dumps(value: Any) -> str:
@@ -338,34 +338,19 @@ def _stats_recorded(
     click.echo(f"recording project {name} every {every:g} s {until}{target}", err=True)
 
     async def record() -> None:
-        import signal
-
-        import anyio
-
         from stack.api.stats_record import record_stats_async
 
-        async with anyio.create_task_group() as tg:
-
-            async def stop_on_signal() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-                    async for _ in received:
-                        click.echo("stopping the recording", err=True)
-                        tg.cancel_scope.cancel()
-                        return
-
-            tg.start_soon(stop_on_signal)
-            await record_stats_async(
-                name,
-                list(services),
-                on_samples=on_samples,
-                on_change=on_change,
-                interval=every,
-                duration=duration,
-            )
-            tg.cancel_scope.cancel()
+        await record_stats_async(
+            name,
+            list(services),
+            on_samples=on_samples,
+            on_change=on_change,
+            interval=every,
+            duration=duration,
+        )
 
     try:
-        run(record)
+        run_until_signalled(record, on_signal=lambda: click.echo("stopping the recording", err=True))
     finally:
         if writer is not None:
             writer.close()

@@ -4,13 +4,12 @@ as with Compose)."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from stack.cli.common import check_services, global_options, load, run, warn
+from stack.cli.common import check_services, global_options, load, run_until_signalled, warn
 
 if TYPE_CHECKING:
     from stack.api.watch import WatchOutput
@@ -85,8 +84,6 @@ def watch(
     Builds and starts the services first (unless --no-up), then shows their logs; a change to
     the stack file or an env file converges the services whose definition changed.
     """
-    import anyio
-
     from stack import api
     from stack.api.watch import WatchOptions, check_watchable
     from stack.engine.docker_api import DockerAPI
@@ -99,30 +96,17 @@ def watch(
     output = watch_output(project, quiet=quiet, on_line=printer)
     options = WatchOptions(services=list(services), up=not no_up, prune=prune)
     opts = global_options(ctx)
-    interrupted = False
 
     async def watching() -> None:
-        nonlocal interrupted
         docker = DockerAPI.from_env()
         try:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async with anyio.create_task_group() as tg:
-
-                    async def on_signal() -> None:
-                        nonlocal interrupted
-                        async for _ in signals:
-                            interrupted = True
-                            tg.cancel_scope.cancel()
-                            return
-
-                    tg.start_soon(on_signal)
-                    await api.watch_async(
-                        opts.load_options(list(services)), options, output=output, api=docker, lock=opts.lock_policy()
-                    )
+            await api.watch_async(
+                opts.load_options(list(services)), options, output=output, api=docker, lock=opts.lock_policy()
+            )
         finally:
             docker.close()
 
-    run(watching)
+    interrupted = run_until_signalled(watching)
     if interrupted:
         notice("Watch disabled")
         sys.exit(INTERRUPTED)
