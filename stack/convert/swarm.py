@@ -22,12 +22,12 @@ import base64
 import copy
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stack import __version__
+from stack.convert.data import content_of
 from stack.convert.unsupported import UnconvertibleKeysError, Unsupported, is_set, located, project_error
 from stack.plan import labels as L
 from stack.plan.graph import ServiceGraph
@@ -295,33 +295,11 @@ def _ns(value: str | None) -> int | None:
     return None if value is None else parse_duration_ns(value)
 
 
-def _content(project: Project, kind: str, key: str, item: SecretOrConfig) -> bytes:
-    if item.file:
-        try:
-            with open(item.file, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise project_error(project, (kind, key, "file"), f"cannot read {item.file}: {exc.strerror}") from None
-    if item.environment:
-        value = project.environment.get(item.environment, os.environ.get(item.environment))
-        if value is None:
-            raise project_error(
-                project,
-                (kind, key, "environment"),
-                f"reads variable {item.environment}, which is not set",
-                hint=f"set {item.environment} in the environment or in .env / --env-file",
-            )
-        return value.encode()
-    if item.content is not None:
-        return item.content.encode()
-    raise project_error(project, (kind, key), "has no file, environment or content", hint="give one of them")
-
-
 def _data_object(project: Project, kind: Literal["secret", "config"], key: str, item: SecretOrConfig) -> DataObject:
     base = item.name or f"{project.name}_{key}"
     if item.external:
         return DataObject(kind, key, base, True, {})
-    data = _content(project, kind + "s", key, item)
+    data = content_of(project, kind + "s", key, item)
     digest = hashlib.sha256(data).hexdigest()[:_DIGEST_CHARS]
     name = f"{base[: _MAX_NAME - _DIGEST_CHARS - 1]}_{digest}"
     label = SWARM_SECRET if kind == "secret" else SWARM_CONFIG

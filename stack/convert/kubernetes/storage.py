@@ -13,12 +13,11 @@
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 
+from stack.convert.data import content_of
 from stack.convert.kubernetes.context import Context
 from stack.convert.kubernetes.model import dns_label, dns_subdomain
-from stack.convert.unsupported import project_error
 from stack.spec.models import SecretOrConfig, SecretRef, Service, VolumeMount
 from stack.spec.units import byte_size
 
@@ -68,28 +67,6 @@ def persistent_claims(ctx: Context, used: set[str]) -> None:
         )
 
 
-def _content(ctx: Context, kind: str, key: str, item: SecretOrConfig) -> bytes:
-    if item.file:
-        try:
-            with open(item.file, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise project_error(ctx.project, (kind, key, "file"), f"cannot read {item.file}: {exc.strerror}") from None
-    if item.environment:
-        value = ctx.project.environment.get(item.environment, os.environ.get(item.environment))
-        if value is None:
-            raise project_error(
-                ctx.project,
-                (kind, key, "environment"),
-                f"reads variable {item.environment}, which is not set",
-                hint=f"set {item.environment} in the environment or in .env / --env-file",
-            )
-        return str(value).encode()
-    if item.content is not None:
-        return item.content.encode()
-    raise project_error(ctx.project, (kind, key), "has no file, environment or content", hint="give one of them")
-
-
 def data_key(key: str) -> str:
     """The key of a file in a Secret or ConfigMap (`[-._a-zA-Z0-9]+`)."""
     return "".join(c if c.isalnum() or c in "-._" else "-" for c in key) or "data"
@@ -115,7 +92,7 @@ def data_objects(ctx: Context, used: dict[str, set[str]]) -> None:
                 continue
             if item.driver or item.template_driver:
                 ctx.warn((kind, key), "secret and config drivers are not converted")
-            data = _content(ctx, kind, key, item)
+            data = content_of(ctx.project, kind, key, item)
             meta = ctx.metadata(name, item.labels)
             if kind == "secrets":
                 body = {"type": "Opaque", "data": {data_key(key): base64.b64encode(data).decode()}}
